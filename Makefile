@@ -1,0 +1,27 @@
+# swift-blkif — build, test and benchmark.
+#
+#   make test    install what is missing of the Debian packages, then run every test
+#   make bench   install what is missing, build in release and run ringbench
+
+SWIFT        ?= swift
+DEB_PACKAGES := libxen-dev gcc-multilib libnuma-dev xenstore-utils
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps test bench
+
+# Installs the Debian packages the tests and the benchmark need, only when one is missing.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+test: deps
+	$(SWIFT) test
+
+bench: deps
+	$(SWIFT) run -c release ringbench $(ARGS)

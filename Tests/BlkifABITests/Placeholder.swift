@@ -1,0 +1,5 @@
+import XCTest
+
+final class BlkifABITestsPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class InteropTestsPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class XenStoreTestsPlaceholder: XCTestCase {
+    func testPlaceholder() {}
+}
