@@ -1,0 +1,125 @@
+// Typed requests, decoded and validated from a private copy of what the peer wrote.
+
+/// What the two sides negotiated that bounds a valid request.
+///
+/// Invariants: `maximumSegments` in `11...255`; `maximumIndirectSegments` in `0...4096`
+/// (0: indirect descriptors not negotiated).
+public struct RequestLimits: Hashable, Sendable {
+    /// Most segments of a read/write request (`max-request-segments`): 11 without segment
+    /// blocks, up to 255 with them.
+    public var maximumSegments: Int
+    /// Most segments of an indirect request (`feature-max-indirect-segments`), 0 if none.
+    public var maximumIndirectSegments: Int
+    /// Size of the disk in 512-byte sectors, or `nil` to leave range checks to the caller.
+    public var capacity: Sector?
+
+    /// Most segments an indirect request can name: 8 pages of 512.
+    public static let indirectSegmentCeiling = IndirectRequestView.grantCapacity * IndirectRequestView.segmentsPerPage
+
+    /// Limits of a connection; traps on values outside the invariants (a local bug).
+    public init(maximumSegments: Int = ABI.segmentsPerHeader, maximumIndirectSegments: Int = 0, capacity: Sector? = nil) {
+        precondition((ABI.segmentsPerHeader...ABI.maximumBlockSegments).contains(maximumSegments), "maximumSegments outside 11...255")
+        precondition((0...Self.indirectSegmentCeiling).contains(maximumIndirectSegments), "maximumIndirectSegments outside 0...4096")
+        self.maximumSegments = maximumSegments
+        self.maximumIndirectSegments = maximumIndirectSegments
+        self.capacity = capacity
+    }
+}
+
+/// A validated request, decoded from a private copy of its ring entries.
+///
+/// Segment lists point into that copy: a decoded request is valid while the copy is.
+public enum BlkifRequest {
+    /// `BLKIF_OP_READ`: 1 or more segments.
+    case read(Transfer)
+    /// `BLKIF_OP_WRITE`: 1 or more segments.
+    case write(Transfer)
+    /// `BLKIF_OP_WRITE_BARRIER`: 0 or more segments.
+    case writeBarrier(Transfer)
+    /// `BLKIF_OP_FLUSH_DISKCACHE`: 0 or more segments.
+    case flushDiskCache(Transfer)
+    /// `BLKIF_OP_DISCARD`.
+    case discard(Discard)
+    /// `BLKIF_OP_INDIRECT`: segments in granted pages.
+    case indirect(IndirectTransfer)
+
+    /// The request's id, to echo in its response.
+    public var id: RequestID {
+        switch self {
+        case .read(let t), .write(let t), .writeBarrier(let t), .flushDiskCache(let t): t.id
+        case .discard(let d): d.id
+        case .indirect(let i): i.id
+        }
+    }
+
+    /// The request's operation, to echo in its response.
+    public var operation: Operation {
+        switch self {
+        case .read: .read
+        case .write: .write
+        case .writeBarrier: .writeBarrier
+        case .flushDiskCache: .flushDiskCache
+        case .discard: .discard
+        case .indirect: .indirect
+        }
+    }
+}
+
+/// A transfer between the disk and the frontend's granted pages.
+public struct Transfer {
+    /// The frontend's tag.
+    public let id: RequestID
+    /// The virtual device.
+    public let handle: DeviceHandle
+    /// First disk sector.
+    public let sector: Sector
+    /// The pages and sectors, validated: each `first <= last < 8`.
+    public let segments: SegmentList
+}
+
+/// A discard of a sector range.
+public struct Discard {
+    /// The frontend's tag.
+    public let id: RequestID
+    /// The virtual device.
+    public let handle: DeviceHandle
+    /// First sector to discard.
+    public let sector: Sector
+    /// Sectors to discard, at least 1.
+    public let sectorCount: UInt64
+    /// ``DiscardFlags/secure`` or none (unknown bits kept).
+    public let flags: DiscardFlags
+}
+
+/// A read or write whose segments sit in up to 8 granted indirect pages.
+public struct IndirectTransfer {
+    /// The frontend's tag.
+    public let id: RequestID
+    /// The virtual device.
+    public let handle: DeviceHandle
+    /// First disk sector.
+    public let sector: Sector
+    /// ``Operation/read`` or ``Operation/write``.
+    public let operation: Operation
+    /// Segments in the indirect pages, `1...maximumIndirectSegments`.
+    public let segmentCount: Int
+    /// `indirect_grefs`: the first ``pageCount`` name the indirect pages.
+    public let pageGrants: InlineArray<8, GrantRef>
+
+    /// Indirect pages in use: `ceil(segmentCount / 512)`.
+    public var pageCount: Int {
+        (segmentCount + IndirectRequestView.segmentsPerPage - 1) / IndirectRequestView.segmentsPerPage
+    }
+
+    /// Validates the segments in a private copy of the indirect pages, mapped in order.
+    /// - Throws: ``RequestError`` if the copy is short or a segment is malformed.
+    public func segments(inPages pages: UnsafeRawBufferPointer) throws(RequestError) -> SegmentList {
+        let needed = segmentCount * BlkifLayout.segmentSize
+        guard let base = pages.baseAddress, pages.count >= needed else {
+            throw RequestError(id: id, operation: .indirect, reason: .truncated(needed: needed, available: pages.count))
+        }
+        let list = SegmentList(contiguous: base, count: segmentCount)
+        try BlkifRequest.validate(list, id: id, operation: .indirect, sector: sector, capacity: nil)
+        return list
+    }
+}

@@ -1,0 +1,84 @@
+// A run of consecutive ring entries that may wrap around the end of the ring.
+
+/// Consecutive ring entries holding one request, in place: a header entry and the segment
+/// blocks that follow it.
+///
+/// On a shared ring, entry `i` lives in slot `(first + i) & mask`, so a run can wrap from the
+/// last slot to slot 0; a private copy is the same run laid out contiguously
+/// (``init(contiguous:count:abi:)``). Every access is bounds-checked against ``count``, so a
+/// write never leaves the run. Invariant: `ring` addresses `mask + 1` entries (or, contiguous,
+/// `count` entries).
+@frozen
+public struct RingEntries {
+    @usableFromInline let ring: UnsafeMutableRawPointer
+    @usableFromInline let first: UInt32
+    @usableFromInline let mask: UInt32
+    /// Entries in the run.
+    public let count: Int
+    /// The ABI fixing the entry size and the segment layout.
+    public let abi: ABI
+
+    /// The run of `count` entries starting at free-running index `first` of a ring whose
+    /// slot 0 is at `ring` and whose entry count is `mask + 1` (a power of two).
+    @inlinable
+    public init(ring: UnsafeMutableRawPointer, mask: UInt32, first: UInt32, count: Int, abi: ABI) {
+        precondition(count >= 0 && count <= Int(mask) + 1, "a run cannot hold more entries than the ring")
+        self.ring = ring
+        self.first = first
+        self.mask = mask
+        self.count = count
+        self.abi = abi
+    }
+
+    /// `count` entries laid out back to back at `base` (a private copy).
+    @inlinable
+    public init(contiguous base: UnsafeMutableRawPointer, count: Int, abi: ABI) {
+        self.init(ring: base, mask: UInt32.max, first: 0, count: count, abi: abi)
+    }
+
+    /// Address of entry `index` of the run; traps outside `0..<count`.
+    @inlinable
+    public func entry(_ index: Int) -> UnsafeMutableRawPointer {
+        precondition(index >= 0 && index < count, "ring entry index out of range")
+        let slot = (first &+ UInt32(truncatingIfNeeded: index)) & mask  // expected to wrap
+        return ring + Int(slot) * abi.layout.entrySize
+    }
+
+    /// The request header in the first entry.
+    @inlinable public var request: RequestView { RequestView(entry(0), abi: abi) }
+
+    /// The response in the first entry (a response to a k-entry request occupies k entries,
+    /// only the first holding data).
+    @inlinable public var response: ResponseView { ResponseView(entry(0), abi: abi) }
+
+    /// Writes segment `index` of the request, in the header for `index < 11`, else in the
+    /// segment block that holds it; traps if that entry is outside the run.
+    @inlinable
+    public func setSegment(_ index: Int, to segment: Segment) {
+        if index < ABI.segmentsPerHeader {
+            request.setSegment(index, to: segment)
+        } else {
+            let (block, slot) = (index - ABI.segmentsPerHeader).quotientAndRemainder(dividingBy: abi.layout.segmentsPerBlock)
+            SegmentBlockView(entry(block + 1), abi: abi).setSegment(slot, to: segment)
+        }
+    }
+
+    /// Writes a whole read, write, barrier or flush request: the header (padding included) and
+    /// every segment, across as many segment blocks as `segments.count` needs.
+    ///
+    /// Traps if the run is shorter than ``ABI/entriesForSegments(_:)`` or there are more than 255
+    /// segments: both are the caller's bugs, not the peer's.
+    @inlinable
+    public func writeRequest(
+        operation: Operation, handle: DeviceHandle, id: RequestID, sector: Sector, segments: some Collection<Segment>
+    ) {
+        let segmentCount = segments.count
+        precondition(segmentCount <= ABI.maximumBlockSegments, "nr_segments is a byte: at most 255 segments")
+        precondition(count >= abi.entriesForSegments(segmentCount), "the run is too short for its segment blocks")
+        request.writeHeader(
+            operation: operation, segmentCount: UInt8(segmentCount), handle: handle, id: id, sector: sector)
+        for (index, segment) in segments.enumerated() {
+            setSegment(index, to: segment)
+        }
+    }
+}
