@@ -20,7 +20,8 @@ let package = Package(
     targets: [
         // MARK: Protocol
         .target(name: "BlkifABI"),
-        .target(name: "BlkifRing", dependencies: ["BlkifABI"]),
+        .target(name: "BlkifRing", dependencies: ["BlkifABI", "CFutex"]),
+        .target(name: "CFutex"),
 
         // MARK: XenStore
         .target(name: "XenStore"),
@@ -49,8 +50,8 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "BlkifABITests", dependencies: ["BlkifABI"]),
-        .testTarget(name: "BlkifRingTests", dependencies: ["BlkifABI", "BlkifRing"]),
+        .testTarget(name: "BlkifABITests", dependencies: ["BlkifABI", "TestSupport"]),
+        .testTarget(name: "BlkifRingTests", dependencies: ["BlkifABI", "BlkifRing", "TestSupport"]),
         .testTarget(name: "XenStoreTests", dependencies: ["XenStore", "TestSupport"]),
         .testTarget(
             name: "InteropTests",

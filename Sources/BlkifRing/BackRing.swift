@@ -1,0 +1,198 @@
+// The backend's end of the ring: consumes requests (copied out once), produces responses.
+
+import BlkifABI
+import Synchronization
+
+/// The backend's private indexes over a shared ring (ring.h's `back_ring`), and the private
+/// buffer every request is copied into before anyone looks at it.
+///
+/// Every byte of a request is read from shared memory exactly once, into the private copy;
+/// decoding and validation only see the copy (no double fetch). `req_prod` is validated on every
+/// read. Invariants: `responseProducer <= requestConsumer <= requestsSeen` (modulo 2^32) and
+/// `requestsSeen - responseProducer <= entryCount`.
+///
+/// Non-copyable: it owns the copy buffer. Create it on the thread that serves the ring.
+public struct BackRing: ~Copyable {
+    /// The shared ring.
+    public let shared: SharedRing
+    /// What the connection negotiated; fixes how many entries a request may span.
+    public let limits: RequestLimits
+    /// `req_cons`: requests consumed (copied out).
+    @inlinable public var requestConsumer: RingIndex { _requestConsumer }
+    @usableFromInline var _requestConsumer: RingIndex
+    /// `rsp_prod_pvt`: responses written, published or not.
+    @inlinable public var responseProducer: RingIndex { _responseProducer }
+    @usableFromInline var _responseProducer: RingIndex
+    /// `rsp_prod` as we last published it (we are its only writer; never read back).
+    @usableFromInline var responsesPublished: RingIndex
+    /// `req_prod` as last read and validated.
+    @usableFromInline var requestsSeen: RingIndex
+    /// Private copy of the current request: room for its header and every segment block.
+    @usableFromInline let copy: UnsafeMutableRawPointer
+    /// Entries the copy holds.
+    @usableFromInline let copyCapacity: Int
+
+    /// `BACK_RING_ATTACH` at the published `rsp_prod`: requests between it and `req_prod` are
+    /// consumed next. The frontend must have initialised the ring.
+    /// - Throws: ``RingError/inconsistentIndexes(requestProducer:responseProducer:entries:)`` when
+    ///   `req_prod - rsp_prod` exceeds the ring.
+    public init(attachingTo base: UnsafeMutableRawPointer, geometry: RingGeometry, limits: RequestLimits = RequestLimits()) throws(RingError) {
+        shared = SharedRing(base, geometry: geometry)
+        self.limits = limits
+        let (requests, responses) = try shared.consistentProducers()
+        _requestConsumer = responses
+        _responseProducer = responses
+        responsesPublished = responses
+        requestsSeen = requests
+        copyCapacity = min(geometry.abi.entriesForSegments(limits.maximumSegments), geometry.entryCount)
+        copy = .allocate(byteCount: copyCapacity * geometry.abi.layout.entrySize, alignment: 16)
+    }
+
+    deinit { copy.deallocate() }
+
+    /// Entries in the ring.
+    @inlinable public var entryCount: Int { Int(shared.mask) + 1 }
+
+    /// `XEN_RING_NR_UNCONSUMED_REQUESTS` after re-reading and validating `req_prod`:
+    /// `min(req_prod - req_cons, entryCount - (req_cons - rsp_prod_pvt))`.
+    /// - Throws: ``RingError/requestProducerOverflow(producer:responsesProduced:entries:)``.
+    @inlinable
+    public mutating func pendingRequests() throws(RingError) -> Int {
+        try refreshRequests()
+        return unconsumedRequests
+    }
+
+    @inlinable
+    var unconsumedRequests: Int {
+        let published = Int(requestsSeen.distance(from: requestConsumer))
+        let room = entryCount - Int(requestConsumer.distance(from: responseProducer))
+        return min(published, room)
+    }
+
+    /// Reads `req_prod` once (acquire: request contents are visible after it) and validates it
+    /// (`RING_REQUEST_PROD_OVERFLOW`).
+    @inlinable
+    mutating func refreshRequests() throws(RingError) {
+        let producer = shared.requestProducer.pointee.load(ordering: .acquiring)
+        guard producer.distance(from: responseProducer) <= UInt32(entryCount) else {
+            throw .requestProducerOverflow(producer: producer, responsesProduced: responseProducer, entries: entryCount)
+        }
+        requestsSeen = producer
+    }
+
+    /// Copies the next request out of the ring, header entry and segment blocks, and consumes
+    /// its entries; `nil` when none is published.
+    ///
+    /// The returned copy stays valid until the next call. Decode it with ``RequestCopy/decode()``;
+    /// answer it with ``writeResponse(_:entries:)`` passing its ``RequestCopy/entryCount``.
+    /// - Throws: ``RingError`` if `req_prod` is invalid or the request spans unpublished entries.
+    @inlinable
+    public mutating func takeRequest() throws(RingError) -> RequestCopy? {
+        if unconsumedRequests == 0 {
+            try refreshRequests()
+            if unconsumedRequests == 0 { return nil }
+        }
+        let entrySize = shared.geometry.abi.layout.entrySize
+        let run = shared.entries(from: requestConsumer, count: 1)
+        copy.copyMemory(from: run.entry(0), byteCount: entrySize)
+        // Compiler barrier: later reads use the copy, never re-load the shared slot.
+        atomicMemoryFence(ordering: .acquiring)
+        let count = min(BlkifRequest.entryCount(ofHeader: copy, abi: shared.geometry.abi, limits: limits), copyCapacity)
+        if count > 1 {
+            try copyBlocks(count: count, entrySize: entrySize)
+        }
+        _requestConsumer = requestConsumer.advanced(by: UInt32(truncatingIfNeeded: count))
+        return RequestCopy(
+            bytes: UnsafeRawBufferPointer(start: copy, count: count * entrySize), entryCount: count,
+            abi: shared.geometry.abi, limits: limits)
+    }
+
+    /// Copies the segment blocks of a `count`-entry request that starts at `requestConsumer`.
+    @inlinable
+    mutating func copyBlocks(count: Int, entrySize: Int) throws(RingError) {
+        if unconsumedRequests < count { try refreshRequests() }
+        guard unconsumedRequests >= count else {
+            throw .requestPastProducer(at: requestConsumer, entries: count, published: UInt32(unconsumedRequests))
+        }
+        let run = shared.entries(from: requestConsumer, count: count)
+        for index in 1..<count {
+            (copy + index * entrySize).copyMemory(from: run.entry(index), byteCount: entrySize)
+        }
+        atomicMemoryFence(ordering: .acquiring)
+    }
+
+    /// Writes a response in place (every byte, padding included) and reserves `entries` entries
+    /// for it: as many as its request occupied. Visible to the front at ``pushResponses()``.
+    @inlinable
+    public mutating func writeResponse(_ response: Response, entries: Int = 1) {
+        precondition(entries >= 1 && Int(requestConsumer.distance(from: responseProducer)) >= entries,
+                     "a response needs a consumed request of as many entries")
+        shared.entries(from: responseProducer, count: 1).response
+            .write(id: response.id, operation: response.operation, status: response.status)
+        _responseProducer = responseProducer.advanced(by: UInt32(truncatingIfNeeded: entries))
+    }
+
+    /// `RING_PUSH_RESPONSES_AND_CHECK_NOTIFY`: publishes every written response and says whether
+    /// the frontend asked to be woken.
+    @inlinable
+    public mutating func pushResponses() -> NotifyDecision {
+        let old = responsesPublished
+        let new = responseProducer
+        // front sees responses before the updated producer index
+        shared.responseProducer.pointee.store(new, ordering: .releasing)
+        responsesPublished = new
+        // front sees the new index before we read rsp_event
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        let event = shared.responseEvent.pointee.load(ordering: .relaxed)
+        return SharedRing.crossed(event: event, old: old, new: new)
+    }
+
+    /// `RING_FINAL_CHECK_FOR_REQUESTS`: before sleeping, asks for an event on the next request
+    /// and re-checks, so a request published meanwhile is never missed.
+    /// - Returns: whether requests are pending (do not sleep).
+    @inlinable
+    public mutating func finalCheckForRequests() throws(RingError) -> Bool {
+        if try pendingRequests() > 0 { return true }
+        shared.requestEvent.pointee.store(requestConsumer.advanced(by: 1), ordering: .relaxed)
+        // the event index is visible before we re-read req_prod
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        return try pendingRequests() > 0
+    }
+}
+
+/// A request copied out of the ring: private bytes no peer can change.
+///
+/// Valid until the ``BackRing`` that produced it takes the next request.
+@frozen
+public struct RequestCopy {
+    /// The request's entries, back to back.
+    public let bytes: UnsafeRawBufferPointer
+    /// Entries it occupied on the ring; its response must occupy as many.
+    public let entryCount: Int
+    /// The ring's ABI.
+    public let abi: ABI
+    /// The connection's limits.
+    public let limits: RequestLimits
+
+    /// Creates a copy descriptor (the ring makes these).
+    @inlinable
+    init(bytes: UnsafeRawBufferPointer, entryCount: Int, abi: ABI, limits: RequestLimits) {
+        self.bytes = bytes
+        self.entryCount = entryCount
+        self.abi = abi
+        self.limits = limits
+    }
+
+    /// The request's id and operation, read from the copy, to answer it even if it is malformed.
+    @inlinable
+    public var header: (id: RequestID, operation: Operation) {
+        let view = RequestView(UnsafeMutableRawPointer(mutating: bytes.baseAddress.unsafelyUnwrapped), abi: abi)
+        return (view.id, view.operation)
+    }
+
+    /// Validates the copy into a typed request (see ``BlkifRequest/decode(_:abi:limits:)``).
+    @inlinable
+    public func decode() throws(RequestError) -> BlkifRequest {
+        try BlkifRequest.decode(bytes, abi: abi, limits: limits)
+    }
+}

@@ -1,0 +1,147 @@
+// The frontend's end of the ring: produces requests, consumes responses.
+
+import BlkifABI
+import Synchronization
+
+/// The frontend's private indexes over a shared ring (ring.h's `front_ring`): it produces
+/// requests and consumes responses.
+///
+/// Invariants: `responseConsumer <= responsesSeen <= requestProducer` (modulo 2^32) and
+/// `requestProducer - responseConsumer <= entryCount`. A backend's `rsp_prod` that would break
+/// them is refused with ``RingError``, never trusted.
+public struct FrontRing {
+    /// The shared ring.
+    public let shared: SharedRing
+    /// `req_prod_pvt`: requests written, published or not.
+    @inlinable public var requestProducer: RingIndex { _requestProducer }
+    @usableFromInline var _requestProducer: RingIndex
+    /// `rsp_cons`: responses consumed.
+    @inlinable public var responseConsumer: RingIndex { _responseConsumer }
+    @usableFromInline var _responseConsumer: RingIndex
+    /// `req_prod` as we last published it (we are its only writer; never read back).
+    @usableFromInline var requestsPublished: RingIndex
+    /// `rsp_prod` as last read and validated.
+    @usableFromInline var responsesSeen: RingIndex
+
+    /// `SHARED_RING_INIT` and `FRONT_RING_INIT`: initialises the ring at `base` and owns its front.
+    /// `start` lets tests begin near 2^32 to exercise wrap-around.
+    public init(initializing base: UnsafeMutableRawPointer, geometry: RingGeometry, startingAt start: RingIndex = RingIndex(0)) {
+        shared = SharedRing(base, geometry: geometry)
+        shared.initialize(startingAt: start)
+        _requestProducer = start
+        _responseConsumer = start
+        requestsPublished = start
+        responsesSeen = start
+    }
+
+    /// `FRONT_RING_ATTACH` to a ring already in use: resumes at the published indexes.
+    /// - Throws: ``RingError/inconsistentIndexes(requestProducer:responseProducer:entries:)`` when
+    ///   `req_prod - rsp_prod` exceeds the ring.
+    public init(attachingTo base: UnsafeMutableRawPointer, geometry: RingGeometry) throws(RingError) {
+        shared = SharedRing(base, geometry: geometry)
+        let (requests, responses) = try shared.consistentProducers()
+        _requestProducer = requests
+        requestsPublished = requests
+        _responseConsumer = responses
+        responsesSeen = responses
+    }
+
+    /// Entries in the ring.
+    @inlinable public var entryCount: Int { Int(shared.mask) + 1 }
+
+    /// `RING_FREE_REQUESTS`: entries the front may still fill before responses free some.
+    @inlinable public var freeRequests: Int { entryCount - Int(requestProducer.distance(from: responseConsumer)) }
+
+    /// `RING_FULL`.
+    @inlinable public var isFull: Bool { freeRequests == 0 }
+
+    /// Reserves the next `entries` entries for one request and returns them to be written in
+    /// place, or `nil` when fewer are free. The request becomes visible at ``pushRequests()``.
+    @inlinable
+    public mutating func reserveRequest(entries: Int = 1) -> RingEntries? {
+        precondition(entries >= 1, "a request occupies at least one entry")
+        guard entries <= freeRequests else { return nil }
+        let run = shared.entries(from: requestProducer, count: entries)
+        _requestProducer = requestProducer.advanced(by: UInt32(truncatingIfNeeded: entries))
+        return run
+    }
+
+    /// `RING_PUSH_REQUESTS_AND_CHECK_NOTIFY`: publishes every reserved request and says whether
+    /// the backend asked to be woken.
+    @inlinable
+    public mutating func pushRequests() -> NotifyDecision {
+        let old = requestsPublished
+        let new = requestProducer
+        // back sees requests before the updated producer index
+        shared.requestProducer.pointee.store(new, ordering: .releasing)
+        requestsPublished = new
+        // back sees the new index before we read req_event
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        let event = shared.requestEvent.pointee.load(ordering: .relaxed)
+        return SharedRing.crossed(event: event, old: old, new: new)
+    }
+
+    /// Responses published and not yet consumed (`RING_HAS_UNCONSUMED_RESPONSES`), after
+    /// re-reading and validating `rsp_prod`.
+    /// - Throws: ``RingError/responseProducerOverflow(producer:consumed:requested:)``.
+    @inlinable
+    public mutating func pendingResponses() throws(RingError) -> Int {
+        try refreshResponses()
+        return Int(responsesSeen.distance(from: responseConsumer))
+    }
+
+    /// Reads `rsp_prod` once (acquire: response contents are visible after it) and validates it:
+    /// the backend cannot answer more requests than were issued.
+    @inlinable
+    mutating func refreshResponses() throws(RingError) {
+        let producer = shared.responseProducer.pointee.load(ordering: .acquiring)
+        guard producer.distance(from: responseConsumer) <= requestProducer.distance(from: responseConsumer) else {
+            throw .responseProducerOverflow(producer: producer, consumed: responseConsumer, requested: requestProducer)
+        }
+        responsesSeen = producer
+    }
+
+    /// Copies out the next response, if one is published, and consumes the entries it occupies:
+    /// `entries(response)`, 1 unless its request used segment blocks (the front knows from `id`).
+    /// - Throws: ``RingError`` if `rsp_prod` is invalid or the response claims unpublished entries.
+    @inlinable
+    public mutating func takeResponse(entries: (Response) -> Int = { _ in 1 }) throws(RingError) -> Response? {
+        if responsesSeen == responseConsumer {
+            try refreshResponses()
+            if responsesSeen == responseConsumer { return nil }
+        }
+        let response = shared.entries(from: responseConsumer, count: 1).response.copy()
+        let count = entries(response)
+        let published = responsesSeen.distance(from: responseConsumer)
+        guard count >= 1, count <= Int(published) else {
+            throw .responsePastProducer(at: responseConsumer, entries: count, published: published)
+        }
+        _responseConsumer = responseConsumer.advanced(by: UInt32(truncatingIfNeeded: count))
+        return response
+    }
+
+    /// `RING_FINAL_CHECK_FOR_RESPONSES`: before sleeping, asks for an event on the next response
+    /// and re-checks, so a response published meanwhile is never missed.
+    /// - Returns: whether responses are pending (do not sleep).
+    @inlinable
+    public mutating func finalCheckForResponses() throws(RingError) -> Bool {
+        if try pendingResponses() > 0 { return true }
+        shared.responseEvent.pointee.store(responseConsumer.advanced(by: 1), ordering: .relaxed)
+        // the event index is visible before we re-read rsp_prod
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        return try pendingResponses() > 0
+    }
+}
+
+extension SharedRing {
+    /// Reads both producers for an attach and checks `req_prod - rsp_prod <= entryCount`.
+    @usableFromInline
+    func consistentProducers() throws(RingError) -> (requests: RingIndex, responses: RingIndex) {
+        let responses = responseProducer.pointee.load(ordering: .acquiring)
+        let requests = requestProducer.pointee.load(ordering: .acquiring)
+        guard requests.distance(from: responses) <= UInt32(geometry.entryCount) else {
+            throw .inconsistentIndexes(requestProducer: requests, responseProducer: responses, entries: geometry.entryCount)
+        }
+        return (requests, responses)
+    }
+}

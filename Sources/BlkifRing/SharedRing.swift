@@ -1,0 +1,102 @@
+// The shared ring: the 64-byte header of free-running indexes, and the entries after it.
+
+import BlkifABI
+import Synchronization
+
+/// A view of a shared ring in memory both sides map: four indexes at offsets 0, 4, 8 and 12
+/// (`req_prod`, `req_event`, `rsp_prod`, `rsp_event`), entries from offset 64.
+///
+/// The memory is the caller's: page-aligned, ``RingGeometry/byteCount`` bytes, mapped for the
+/// life of the view. The indexes are accessed only through atomics with explicit orderings, so
+/// the view is correct between two processes as well as two threads.
+@frozen
+public struct SharedRing {
+    /// Start of the ring memory (the header).
+    public let base: UnsafeMutableRawPointer
+    /// Pages, ABI and entry count.
+    public let geometry: RingGeometry
+    /// `entryCount - 1`: masks an index to its slot.
+    public let mask: UInt32
+
+    /// A view of the ring at `base`; traps unless `base` is page-aligned.
+    @inlinable
+    public init(_ base: UnsafeMutableRawPointer, geometry: RingGeometry) {
+        precondition(Int(bitPattern: base) % RingGeometry.pageSize == 0, "ring memory must be page-aligned")
+        self.base = base
+        self.geometry = geometry
+        self.mask = UInt32(geometry.entryCount - 1)
+    }
+
+    @inlinable
+    func index(at offset: Int) -> UnsafeMutablePointer<Atomic<RingIndex>> {
+        // safe: offsets 0...12 lie in the header; Atomic<RingIndex> has UInt32's size and alignment.
+        (base + offset).assumingMemoryBound(to: Atomic<RingIndex>.self)
+    }
+
+    /// `req_prod`: requests published by the front.
+    @inlinable public var requestProducer: UnsafeMutablePointer<Atomic<RingIndex>> { index(at: 0) }
+    /// `req_event`: the back wants an event when `req_prod` passes this.
+    @inlinable public var requestEvent: UnsafeMutablePointer<Atomic<RingIndex>> { index(at: 4) }
+    /// `rsp_prod`: responses published by the back.
+    @inlinable public var responseProducer: UnsafeMutablePointer<Atomic<RingIndex>> { index(at: 8) }
+    /// `rsp_event`: the front wants an event when `rsp_prod` passes this.
+    @inlinable public var responseEvent: UnsafeMutablePointer<Atomic<RingIndex>> { index(at: 12) }
+
+    /// Slot 0 of the entries.
+    @inlinable public var entries: UnsafeMutableRawPointer { base + RingGeometry.headerSize }
+
+    /// The run of `count` entries starting at `index`, wrapping at the end of the ring.
+    @inlinable
+    public func entries(from index: RingIndex, count: Int) -> RingEntries {
+        RingEntries(ring: entries, mask: mask, first: index.rawValue, count: count, abi: geometry.abi)
+    }
+
+    /// `SHARED_RING_INIT`, optionally at a non-zero start (as `FRONT_RING_ATTACH` would find it):
+    /// both producers at `start`, both event indexes at `start + 1`, the rest of the header zero.
+    /// Only the frontend initialises a ring.
+    @inlinable
+    public func initialize(startingAt start: RingIndex = RingIndex(0)) {
+        (base + 16).initializeMemory(as: UInt8.self, repeating: 0, count: RingGeometry.headerSize - 16)
+        requestEvent.pointee.store(start.advanced(by: 1), ordering: .relaxed)
+        responseEvent.pointee.store(start.advanced(by: 1), ordering: .relaxed)
+        responseProducer.pointee.store(start, ordering: .relaxed)
+        // publishes the initialised header before any later release of ours is seen
+        requestProducer.pointee.store(start, ordering: .releasing)
+    }
+
+    /// Whether publishing `new` (previously `old`) crossed the peer's event index `event`:
+    /// ring.h's `(new - event) < (new - old)`.
+    @inlinable
+    static func crossed(event: RingIndex, old: RingIndex, new: RingIndex) -> NotifyDecision {
+        new.distance(from: event) < new.distance(from: old) ? .notifyPeer : .noNotification
+    }
+}
+
+/// A peer's index that no well-behaved peer could have written.
+public enum RingError: Error, Hashable, CustomStringConvertible {
+    /// `req_prod` claims more outstanding requests than the ring holds (`RING_REQUEST_PROD_OVERFLOW`).
+    case requestProducerOverflow(producer: RingIndex, responsesProduced: RingIndex, entries: Int)
+    /// `rsp_prod` claims more responses than requests were issued (`RING_RESPONSE_PROD_OVERFLOW`).
+    case responseProducerOverflow(producer: RingIndex, consumed: RingIndex, requested: RingIndex)
+    /// A request's header says it spans more entries than were published.
+    case requestPastProducer(at: RingIndex, entries: Int, published: UInt32)
+    /// A response is said to span more entries than were published.
+    case responsePastProducer(at: RingIndex, entries: Int, published: UInt32)
+    /// When attaching, `req_prod - rsp_prod` is larger than the ring.
+    case inconsistentIndexes(requestProducer: RingIndex, responseProducer: RingIndex, entries: Int)
+
+    public var description: String {
+        switch self {
+        case .requestProducerOverflow(let producer, let responses, let entries):
+            "req_prod \(producer) is more than \(entries) entries past rsp_prod_pvt \(responses)"
+        case .responseProducerOverflow(let producer, let consumed, let requested):
+            "rsp_prod \(producer) is past the \(requested.distance(from: consumed)) requests outstanding from rsp_cons \(consumed)"
+        case .requestPastProducer(let index, let entries, let published):
+            "request at \(index) spans \(entries) entries but only \(published) are published"
+        case .responsePastProducer(let index, let entries, let published):
+            "response at \(index) spans \(entries) entries but only \(published) are published"
+        case .inconsistentIndexes(let requests, let responses, let entries):
+            "req_prod \(requests) - rsp_prod \(responses) exceeds the \(entries)-entry ring"
+        }
+    }
+}

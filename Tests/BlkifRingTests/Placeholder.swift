@@ -1,5 +1,0 @@
-import XCTest
-
-final class BlkifRingTestsPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
