@@ -34,6 +34,7 @@ public struct Sector: RawRepresentable, Hashable, Comparable, Sendable, CustomSt
         let (bytes, overflow) = rawValue.multipliedReportingOverflow(by: UInt64(Self.size))
         return overflow ? nil : bytes
     }
+    /// Orders sectors by position on the disk.
     @inlinable public static func < (lhs: Sector, rhs: Sector) -> Bool { lhs.rawValue < rhs.rawValue }
     public var description: String { "sector \(rawValue)" }
 }

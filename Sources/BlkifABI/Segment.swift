@@ -99,7 +99,9 @@ public struct SegmentList: RandomAccessCollection {
         self.init(base: base, count: count, headerOffset: 0, headerCapacity: count, entrySize: 0, perBlock: 1)
     }
 
+    /// Always 0.
     @inlinable public var startIndex: Int { 0 }
+    /// ``count``.
     @inlinable public var endIndex: Int { count }
 
     /// Byte offset of segment `index` from the first entry.

@@ -33,6 +33,7 @@ public struct FutexEventChannel: EventChannel {
         seen = incoming.pointee.load(ordering: .acquiring)
     }
 
+    /// Bumps the outgoing counter and wakes a peer sleeping on it (one system call).
     public mutating func notify() {
         notificationsSent += 1
         // the ring writes before this notify are visible to a peer that sees the new count
@@ -40,6 +41,7 @@ public struct FutexEventChannel: EventChannel {
         _ = cfutex_wake(UnsafeMutableRawPointer(outgoing).assumingMemoryBound(to: UInt32.self), 1)
     }
 
+    /// Sleeps on the incoming counter until it differs from the last value seen, or `timeout`.
     public mutating func wait(timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
         let word = UnsafeMutableRawPointer(incoming).assumingMemoryBound(to: UInt32.self)
