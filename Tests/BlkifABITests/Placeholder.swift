@@ -1,5 +1,0 @@
-import XCTest
-
-final class BlkifABITestsPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
