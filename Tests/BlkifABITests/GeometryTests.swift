@@ -4,7 +4,7 @@ import BlkifABI
 import TestSupport
 import XCTest
 
-final class GeometryTests: PropertyTestCase {
+final class GeometryTests: ABITestCase {
     func testRingsOfOneToSixteenPagesHold32To512EntriesInBothABIs() throws {
         let expected = [1: 32, 2: 64, 4: 128, 8: 256, 16: 512]
         for abi in ABI.allCases {

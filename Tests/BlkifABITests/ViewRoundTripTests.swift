@@ -8,7 +8,7 @@ import XCTest
 /// view's getters and through ``BlkifRequest/decode(_:abi:limits:)``. Every buffer is exactly as
 /// large as the structure (or the request's run of entries), so under the address sanitizer a
 /// view that strays outside its structure fails the test.
-final class ViewRoundTripTests: PropertyTestCase {
+final class ViewRoundTripTests: ABITestCase {
     func testRequestsOfEverySegmentCountRoundTripAcrossSegmentBlocksInEveryABI() throws {
         let limits = RequestLimits(maximumSegments: ABI.maximumBlockSegments)
         try forEachCase(quick: 1_500) { random in
@@ -18,7 +18,7 @@ final class ViewRoundTripTests: PropertyTestCase {
             let segments = (0..<random.int(in: minimum...ABI.maximumBlockSegments)).map { _ in random.segment() }
             let (id, handle, sector) = random.header()
             let entries = abi.entriesForSegments(segments.count)
-            let memory = ExactBytes(count: entries * abi.layout.entrySize, filledWith: 0xAA)
+            let memory = exactBytes(count: entries * abi.layout.entrySize, filledWith: 0xAA)
             RingEntries(contiguous: memory.pointer, count: entries, abi: abi).writeRequest(
                 operation: operation, handle: handle, id: id, sector: sector, segments: segments)
 
@@ -46,14 +46,14 @@ final class ViewRoundTripTests: PropertyTestCase {
             let (id, handle, sector) = random.header()
             let count = 1 + random.next(below: 1 << 40)
             let flags = DiscardFlags(rawValue: UInt8(truncatingIfNeeded: random.next()))
-            let exact = ExactBytes(count: abi.layout.discardSize, filledWith: 0xAA)
+            let exact = exactBytes(count: abi.layout.discardSize, filledWith: 0xAA)
             let view = DiscardRequestView(exact.pointer, abi: abi)
             view.write(flags: flags, handle: handle, id: id, sector: sector, sectorCount: count)
             XCTAssertEqual(RequestView(exact.pointer, abi: abi).operation, .discard)
             XCTAssertEqual([view.flags.rawValue, view.handle.rawValue] as [AnyHashable], [flags.rawValue, handle.rawValue])
             XCTAssertEqual([view.id.rawValue, view.sector.rawValue, view.sectorCount], [id.rawValue, sector.rawValue, count], "\(abi)")
 
-            let entry = ExactBytes(count: abi.layout.entrySize)
+            let entry = exactBytes(count: abi.layout.entrySize)
             entry.pointer.copyMemory(from: exact.pointer, byteCount: exact.buffer.count)
             guard case .discard(let discard) = try BlkifRequest.decode(entry.bytes, abi: abi, limits: RequestLimits()) else {
                 return XCTFail("\(abi): a discard decoded as something else")
@@ -71,7 +71,7 @@ final class ViewRoundTripTests: PropertyTestCase {
             let operation = random.element(of: [Operation.read, .write])
             let segments = (0..<random.int(in: 1...RequestLimits.indirectSegmentCeiling)).map { _ in random.segment() }
             let grants = (0..<random.int(in: 0...IndirectRequestView.grantCapacity)).map { _ in GrantRef(UInt32(truncatingIfNeeded: random.next())) }
-            let exact = ExactBytes(count: abi.layout.indirectSize, filledWith: 0xAA)
+            let exact = exactBytes(count: abi.layout.indirectSize, filledWith: 0xAA)
             let view = IndirectRequestView(exact.pointer, abi: abi)
             view.write(
                 indirectOperation: operation, segmentCount: UInt16(segments.count), handle: handle, id: id, sector: sector, grants: grants)
@@ -81,7 +81,7 @@ final class ViewRoundTripTests: PropertyTestCase {
             let padded = grants + Array(repeating: GrantRef(0), count: IndirectRequestView.grantCapacity - grants.count)
             XCTAssertEqual((0..<IndirectRequestView.grantCapacity).map(view.grant), padded, "\(abi): unused grants are zero")
 
-            let entry = ExactBytes(count: abi.layout.entrySize)
+            let entry = exactBytes(count: abi.layout.entrySize)
             entry.pointer.copyMemory(from: exact.pointer, byteCount: exact.buffer.count)
             let limits = RequestLimits(maximumIndirectSegments: random.int(in: segments.count...RequestLimits.indirectSegmentCeiling))
             guard case .indirect(let indirect) = try BlkifRequest.decode(entry.bytes, abi: abi, limits: limits) else {
@@ -100,7 +100,7 @@ final class ViewRoundTripTests: PropertyTestCase {
             let response = Response(
                 id: RequestID(random.next()), operation: Operation(rawValue: UInt8(truncatingIfNeeded: random.next())),
                 status: Status(rawValue: Int16(truncatingIfNeeded: random.next())))
-            let exact = ExactBytes(count: abi.layout.responseSize, filledWith: 0xAA)
+            let exact = exactBytes(count: abi.layout.responseSize, filledWith: 0xAA)
             let view = ResponseView(exact.pointer, abi: abi)
             view.write(id: response.id, operation: response.operation, status: response.status)
             XCTAssertEqual(view.copy(), response, "\(abi)")
@@ -121,12 +121,12 @@ final class ViewRoundTripTests: PropertyTestCase {
     /// Writes `segments` into indirect pages with ``IndirectPageView`` and validates them from an
     /// exact copy of the bytes they occupy.
     private func segmentsThroughIndirectPages(_ segments: [Segment], _ indirect: IndirectTransfer) throws -> [Segment] {
-        let pages = ExactBytes(count: indirect.pageCount * RingGeometry.pageSize, filledWith: 0xAA)
+        let pages = exactBytes(count: indirect.pageCount * RingGeometry.pageSize, filledWith: 0xAA)
         for (index, segment) in segments.enumerated() {
             let (page, slot) = index.quotientAndRemainder(dividingBy: IndirectRequestView.segmentsPerPage)
             IndirectPageView(pages.pointer + page * RingGeometry.pageSize).setSegment(slot, to: segment)
         }
-        let used = ExactBytes(copying: pages.pointer, count: segments.count * BlkifLayout.segmentSize)
+        let used = exactBytes(copying: pages.pointer, count: segments.count * BlkifLayout.segmentSize)
         return Array(try indirect.segments(inPages: used.bytes))
     }
 

@@ -33,7 +33,7 @@ final class ABISampleFile {
         guard contents.count == bytes.count else {
             throw CPeerError("the \(abi) sample file has \(contents.count) bytes, expected \(bytes.count)")
         }
-        contents.copyBytes(to: bytes.bindMemory(to: UInt8.self))
+        contents.withUnsafeBytes { bytes.copyMemory(from: $0) }
     }
 
     deinit { bytes.deallocate() }
@@ -55,6 +55,9 @@ final class ABISampleFile {
     var pageBytes: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + 4 * abi.layout.entrySize, count: RingGeometry.pageSize)
     }
+
+    /// The response in its slot, read with ``ResponseView``.
+    var response: Response { ResponseView(entry(.response), abi: abi).copy() }
 
     /// Writes every structure of `sample` with our views.
     func write(_ sample: ABISample) {
@@ -82,8 +85,7 @@ final class ABISampleFile {
         let request = RequestView(entry(.request), abi: abi)
         let discard = DiscardRequestView(entry(.discard), abi: abi)
         let indirect = IndirectRequestView(entry(.indirect), abi: abi)
-        let response = ResponseView(entry(.response), abi: abi).copy()
-        var fields: [String: String] = [
+                var fields: [String: String] = [
             "request.operation": "\(request.operation.rawValue)", "request.nr_segments": "\(request.segmentCount)",
             "request.handle": "\(request.handle.rawValue)", "request.id": "\(request.id.rawValue)",
             "request.sector_number": "\(request.sector.rawValue)",
