@@ -31,7 +31,7 @@ extension SplitMix64 {
     mutating func limits() -> RequestLimits {
         RequestLimits(
             maximumSegments: int(in: ABI.segmentsPerHeader...ABI.maximumBlockSegments),
-            maximumIndirectSegments: int(in: 0...RequestLimits.indirectSegmentCeiling),
+            maximumIndirectSegments: next(below: 4) == 0 ? 0 : int(in: 1...RequestLimits.indirectSegmentCeiling),
             capacity: next(below: 2) == 0 ? nil : Sector(next() >> 1))
     }
 }
