@@ -1,0 +1,207 @@
+// Every defect a peer can write becomes a typed RequestError naming the field and the value.
+
+import BlkifABI
+import XCTest
+
+final class DecodingErrorTests: ABITestCase {
+    private let abis: [ABI] = [.x86_32, .x86_64]
+    private let id = RequestID(0xfeed_f00d)
+
+    func testReadOrWriteOfZeroSegmentsIsRefusedNamingNrSegments() {
+        for abi in abis {
+            for operation in [Operation.read, .write] {
+                let error = decodeError(request(abi, operation, segments: []), abi: abi)
+                XCTAssertEqual(error?.reason, .segmentCount(0, allowed: 1...11), "\(abi) \(operation)")
+                XCTAssertEqual(error?.status, .error)
+                assertDescription(error, contains: "nr_segments 0")
+            }
+        }
+    }
+
+    func testBarrierAndFlushOfZeroSegmentsAreAccepted() throws {
+        for abi in abis {
+            for operation in [Operation.writeBarrier, .flushDiskCache] {
+                let memory = request(abi, operation, segments: [])
+                XCTAssertEqual(try BlkifRequest.decode(memory.bytes, abi: abi, limits: RequestLimits()).operation, operation)
+            }
+        }
+    }
+
+    func testSegmentCountAboveTheNegotiatedMaximumIsRefusedAndTakesOneEntry() {
+        for abi in abis {
+            for maximum in [11, 40, 254] {
+                let memory = request(abi, .write, segments: Array(repeating: Segment(grant: GrantRef(1)), count: maximum + 1))
+                let limits = RequestLimits(maximumSegments: maximum)
+                let error = decodeError(memory, abi: abi, limits: limits)
+                XCTAssertEqual(error?.reason, .segmentCount(maximum + 1, allowed: 1...maximum), "\(abi)")
+                assertDescription(error, contains: "nr_segments \(maximum + 1)")
+                XCTAssertEqual(BlkifRequest.entryCount(ofHeader: memory.pointer, abi: abi, limits: limits), 1)
+            }
+        }
+    }
+
+    func testFirstSectorAfterLastIsRefusedNamingTheSegmentAndBothValues() {
+        for abi in abis {
+            for index in [0, 3, 10, 11, 30] {
+                var segments = Array(repeating: Segment(grant: GrantRef(7), firstSector: 2, lastSector: 6), count: 31)
+                segments[index] = Segment(grant: GrantRef(7), firstSector: 5, lastSector: 2)
+                let error = decodeError(request(abi, .read, segments: segments), abi: abi, limits: RequestLimits(maximumSegments: 31))
+                XCTAssertEqual(error?.reason, .firstSectorAfterLast(segment: index, first: 5, last: 2), "\(abi), segment \(index)")
+                assertDescription(error, contains: "segment \(index) first_sect 5 > last_sect 2")
+            }
+        }
+    }
+
+    func testLastSectorOfEightOrMoreIsRefusedNamingTheSegmentAndTheValue() {
+        for abi in abis {
+            for (index, last) in [(0, 8), (12, 9), (5, 255)] as [(Int, UInt8)] {
+                var segments = Array(repeating: Segment(grant: GrantRef(7)), count: 13)
+                segments[index] = Segment(grant: GrantRef(7), firstSector: 0, lastSector: last)
+                let error = decodeError(request(abi, .write, segments: segments), abi: abi, limits: RequestLimits(maximumSegments: 13))
+                XCTAssertEqual(error?.reason, .lastSectorOutsidePage(segment: index, last: last), "\(abi)")
+                assertDescription(error, contains: "segment \(index) last_sect \(last)")
+            }
+        }
+    }
+
+    func testUnknownOperationsAreRefusedAsNotSupportedNamingTheValue() {
+        for abi in abis {
+            for value in [4, 7, 8, 100, 255] as [UInt8] {
+                let memory = exactBytes(count: abi.layout.entrySize)
+                RequestView(memory.pointer, abi: abi).writeHeader(
+                    operation: Operation(rawValue: value), segmentCount: 1, handle: DeviceHandle(0), id: id, sector: Sector(0))
+                let error = decodeError(memory, abi: abi)
+                XCTAssertEqual(error?.reason, .unknownOperation, "\(abi), operation \(value)")
+                XCTAssertEqual(error?.operation, Operation(rawValue: value))
+                XCTAssertEqual(error?.status, .notSupported)
+                assertDescription(error, contains: "operation \(value)")
+            }
+        }
+    }
+
+    func testDiscardOfZeroSectorsIsRefused() {
+        for abi in abis {
+            let error = decodeError(discard(abi, sector: 10, count: 0), abi: abi)
+            XCTAssertEqual(error?.reason, .emptyDiscard, "\(abi)")
+            assertDescription(error, contains: "nr_sectors 0")
+        }
+    }
+
+    func testDiscardPastTheEndOfTheDiskOrOf64BitsIsRefusedNamingTheRange() throws {
+        let capacity = RequestLimits(capacity: Sector(1000))
+        for abi in abis {
+            let fits = discard(abi, sector: 990, count: 10)
+            XCTAssertNoThrow(try BlkifRequest.decode(fits.bytes, abi: abi, limits: capacity))
+            let error = decodeError(discard(abi, sector: 990, count: 11), abi: abi, limits: capacity)
+            XCTAssertEqual(error?.reason, .beyondCapacity(sector: Sector(990), count: 11, capacity: Sector(1000)), "\(abi)")
+            assertDescription(error, contains: "990 + 11")
+            let wrapped = decodeError(discard(abi, sector: .max - 1, count: 5), abi: abi)
+            XCTAssertEqual(wrapped?.reason, .beyondCapacity(sector: Sector(.max - 1), count: 5, capacity: Sector(.max)), "\(abi)")
+        }
+    }
+
+    func testTransferPastTheEndOfTheDiskIsRefusedNamingTheRange() {
+        for abi in abis {
+            let memory = request(abi, .read, segments: [Segment(grant: GrantRef(1)), Segment(grant: GrantRef(2))], sector: 985)
+            let error = decodeError(memory, abi: abi, limits: RequestLimits(capacity: Sector(1000)))
+            XCTAssertEqual(error?.reason, .beyondCapacity(sector: Sector(985), count: 16, capacity: Sector(1000)), "\(abi)")
+        }
+    }
+
+    func testIndirectRequestsAreRefusedUnlessNegotiatedWithReadOrWriteAndAnAllowedCount() {
+        let negotiated = RequestLimits(maximumIndirectSegments: 256)
+        for abi in abis {
+            let plain = indirect(abi, operation: .read, count: 8)
+            XCTAssertEqual(decodeError(plain, abi: abi)?.reason, .indirectNotNegotiated, "\(abi)")
+            XCTAssertEqual(decodeError(plain, abi: abi)?.status, .notSupported)
+            let barrier = decodeError(indirect(abi, operation: .writeBarrier, count: 8), abi: abi, limits: negotiated)
+            XCTAssertEqual(barrier?.reason, .indirectOperation(.writeBarrier), "\(abi)")
+            assertDescription(barrier, contains: "indirect_op 2")
+            for count in [0, 257] {
+                let error = decodeError(indirect(abi, operation: .write, count: count), abi: abi, limits: negotiated)
+                XCTAssertEqual(error?.reason, .segmentCount(count, allowed: 1...256), "\(abi)")
+            }
+        }
+    }
+
+    func testIndirectPageSegmentsAreValidatedAndShortPageCopiesRefused() throws {
+        let memory = indirect(.x86_64, operation: .read, count: 3)
+        guard case .indirect(let request) = try BlkifRequest.decode(
+            memory.bytes, abi: .x86_64, limits: RequestLimits(maximumIndirectSegments: 8)) else { return XCTFail("not indirect") }
+        let short = exactBytes(count: 23)
+        XCTAssertThrowsError(try request.segments(inPages: short.bytes)) { error in
+            XCTAssertEqual((error as? RequestError)?.reason, .truncated(needed: 24, available: 23))
+        }
+        let page = exactBytes(count: 24)
+        let view = IndirectPageView(page.pointer)
+        (0..<2).forEach { view.setSegment($0, to: Segment(grant: GrantRef(1))) }
+        view.setSegment(2, to: Segment(grant: GrantRef(1), firstSector: 7, lastSector: 6))
+        XCTAssertThrowsError(try request.segments(inPages: page.bytes)) { error in
+            XCTAssertEqual((error as? RequestError)?.reason, .firstSectorAfterLast(segment: 2, first: 7, last: 6))
+            XCTAssertEqual((error as? RequestError)?.id, id)
+        }
+    }
+
+    func testCopiesShorterThanTheRequestsEntriesAreRefusedAsTruncated() {
+        for abi in abis {
+            let size = abi.layout.entrySize
+            XCTAssertEqual(decodeError(UnsafeRawBufferPointer(start: nil, count: 0), abi: abi)?.reason, .truncated(needed: size, available: 0))
+            let short = exactBytes(count: size - 1)
+            XCTAssertEqual(decodeError(short.bytes, abi: abi)?.reason, .truncated(needed: size, available: size - 1), "\(abi)")
+            let twelve = request(abi, .read, segments: Array(repeating: Segment(grant: GrantRef(1)), count: 12))
+            let header = exactBytes(copying: twelve.pointer, count: size)
+            let error = decodeError(header.bytes, abi: abi, limits: RequestLimits(maximumSegments: 12))
+            XCTAssertEqual(error?.reason, .truncated(needed: 2 * size, available: size), "\(abi)")
+            XCTAssertEqual(error?.id, id, "the error still carries the id to answer")
+        }
+    }
+
+    // MARK: Helpers
+
+    /// A read/write/barrier/flush request in exactly the entries it occupies.
+    private func request(_ abi: ABI, _ operation: BlkifABI.Operation, segments: [Segment], sector: UInt64 = 0) -> ExactBytes {
+        let entries = abi.entriesForSegments(segments.count)
+        let memory = exactBytes(count: entries * abi.layout.entrySize)
+        RingEntries(contiguous: memory.pointer, count: entries, abi: abi).writeRequest(
+            operation: operation, handle: DeviceHandle(1), id: id, sector: Sector(sector), segments: segments)
+        return memory
+    }
+
+    /// A discard in one entry.
+    private func discard(_ abi: ABI, sector: UInt64, count: UInt64) -> ExactBytes {
+        let memory = exactBytes(count: abi.layout.entrySize)
+        DiscardRequestView(memory.pointer, abi: abi).write(flags: [], handle: DeviceHandle(1), id: id, sector: Sector(sector), sectorCount: count)
+        return memory
+    }
+
+    /// An indirect request in one entry.
+    private func indirect(_ abi: ABI, operation: BlkifABI.Operation, count: Int) -> ExactBytes {
+        let memory = exactBytes(count: abi.layout.entrySize)
+        IndirectRequestView(memory.pointer, abi: abi).write(
+            indirectOperation: operation, segmentCount: UInt16(count), handle: DeviceHandle(1), id: id, sector: Sector(0),
+            grants: [GrantRef(9)])
+        return memory
+    }
+
+    private func decodeError(_ memory: ExactBytes, abi: ABI, limits: RequestLimits = RequestLimits(), line: UInt = #line) -> RequestError? {
+        decodeError(memory.bytes, abi: abi, limits: limits, line: line)
+    }
+
+    /// The error decoding `bytes` throws; fails the test if it decodes.
+    private func decodeError(_ bytes: UnsafeRawBufferPointer, abi: ABI, limits: RequestLimits = RequestLimits(), line: UInt = #line) -> RequestError? {
+        do {
+            let request = try BlkifRequest.decode(bytes, abi: abi, limits: limits)
+            XCTFail("\(abi): decoded \(request.operation) where an error was expected", line: line)
+        } catch {
+            XCTAssertFalse(error.description.isEmpty)
+            return error
+        }
+        return nil
+    }
+
+    private func assertDescription(_ error: RequestError?, contains text: String, line: UInt = #line) {
+        let description = error.map(\.description) ?? "no error"
+        XCTAssertTrue(description.contains(text), "\"\(description)\" should name \"\(text)\"", line: line)
+        XCTAssertTrue(description.contains("request \(id.rawValue)"), "\"\(description)\" should name the request", line: line)
+    }
+}
