@@ -67,7 +67,7 @@ public struct BlkifLayout: Sendable, Hashable {
     @inlinable
     public var segmentsPerBlock: Int { entrySize / Self.segmentSize }
 
-    /// Layout of the x86_64 ABI (also `arm-abi`, and native on 64-bit hosts).
+    /// Layout of the x86_64 ABI (native on 64-bit hosts).
     @inlinable
     public static var x86_64: BlkifLayout {
         BlkifLayout(

@@ -105,21 +105,25 @@ public struct IndirectTransfer {
     public let segmentCount: Int
     /// `indirect_grefs`: the first ``pageCount`` name the indirect pages.
     public let pageGrants: InlineArray<8, GrantRef>
+    /// The disk size the request was decoded against, checked again with the segments.
+    let capacity: Sector?
 
     /// Indirect pages in use: `ceil(segmentCount / 512)`.
     public var pageCount: Int {
         (segmentCount + IndirectRequestView.segmentsPerPage - 1) / IndirectRequestView.segmentsPerPage
     }
 
-    /// Validates the segments in a private copy of the indirect pages, mapped in order.
-    /// - Throws: ``RequestError`` if the copy is short or a segment is malformed.
+    /// Validates the segments in a private copy of the indirect pages, mapped in order, and the
+    /// transfer's sector range against the disk size the request was decoded with.
+    /// - Throws: ``RequestError`` if the copy is short, a segment is malformed, or the transfer
+    ///   runs past the end of the disk.
     public func segments(inPages pages: UnsafeRawBufferPointer) throws(RequestError) -> SegmentList {
         let needed = segmentCount * BlkifLayout.segmentSize
         guard let base = pages.baseAddress, pages.count >= needed else {
             throw RequestError(id: id, operation: .indirect, reason: .truncated(needed: needed, available: pages.count))
         }
         let list = SegmentList(contiguous: base, count: segmentCount)
-        try BlkifRequest.validate(list, id: id, operation: .indirect, sector: sector, capacity: nil)
+        try BlkifRequest.validate(list, id: id, operation: .indirect, sector: sector, capacity: capacity)
         return list
     }
 }

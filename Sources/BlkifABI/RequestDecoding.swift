@@ -127,6 +127,6 @@ extension BlkifRequest {
         return IndirectTransfer(
             id: id, handle: DeviceHandle(base.loadLittleEndian(at: layout.indirectHandle, as: UInt16.self)),
             sector: Sector(base.loadLittleEndian(at: layout.indirectSector, as: UInt64.self)),
-            operation: inner, segmentCount: count, pageGrants: grants)
+            operation: inner, segmentCount: count, pageGrants: grants, capacity: limits.capacity)
     }
 }

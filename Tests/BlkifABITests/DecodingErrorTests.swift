@@ -142,6 +142,19 @@ final class DecodingErrorTests: ABITestCase {
         }
     }
 
+    func testIndirectTransferPastTheEndOfTheDiskIsRefusedWithItsSegments() throws {
+        let memory = indirect(.x86_32, operation: .write, count: 2)
+        let limits = RequestLimits(maximumIndirectSegments: 8, capacity: Sector(12))
+        guard case .indirect(let request) = try BlkifRequest.decode(memory.bytes, abi: .x86_32, limits: limits) else {
+            return XCTFail("not indirect")
+        }
+        let page = exactBytes(count: 16)
+        (0..<2).forEach { IndirectPageView(page.pointer).setSegment($0, to: Segment(grant: GrantRef(1))) }
+        XCTAssertThrowsError(try request.segments(inPages: page.bytes)) { error in
+            XCTAssertEqual((error as? RequestError)?.reason, .beyondCapacity(sector: Sector(0), count: 16, capacity: Sector(12)))
+        }
+    }
+
     func testCopiesShorterThanTheRequestsEntriesAreRefusedAsTruncated() {
         for abi in abis {
             let size = abi.layout.entrySize
