@@ -25,3 +25,23 @@ test: deps
 
 bench: deps
 	$(SWIFT) run -c release ringbench $(ARGS)
+
+# Prebuilds the C reference of ringbench (Xen's ring.h/blkif.h macros), one library per layout,
+# where ringbench looks for it: .build/ringref/ringref-{native,x86_32}.so.
+RINGREF_DIR := .build/ringref
+RINGREF_SRC := Benchmarks/ringbench/reference/ringref.c
+RINGREF_DEPS := $(RINGREF_SRC) Benchmarks/ringbench/reference/ringref_layout.h Sources/CRingBenchSupport/include/ringref_abi.h
+RINGREF_CC := cc -O2 -shared -fPIC -Wall -ISources/CRingBenchSupport/include
+
+.PHONY: ringref
+ringref: $(RINGREF_DIR)/ringref-native.so $(RINGREF_DIR)/ringref-x86_32.so
+
+$(RINGREF_DIR)/ringref-native.so: $(RINGREF_DEPS)
+	@mkdir -p $(RINGREF_DIR)
+	$(RINGREF_CC) $(RINGREF_SRC) -o $@ -lpthread
+
+$(RINGREF_DIR)/ringref-x86_32.so: $(RINGREF_DEPS)
+	@mkdir -p $(RINGREF_DIR)
+	$(RINGREF_CC) -DRINGREF_X86_32 $(RINGREF_SRC) -o $@ -lpthread
+
+bench: ringref
