@@ -35,8 +35,9 @@ final class RunContext: @unchecked Sendable {
     let stamps: UnsafeMutablePointer<UInt64>
     /// Round-trip latencies in ns, written by the producer.
     let samples: UnsafeMutableBufferPointer<UInt64>
-    private let ready = Atomic<Int>(0)
-    private let failedFlag = Atomic<Bool>(false)
+    /// The start line and the failure flag, each on its own cache line, away from the results.
+    private let ready: UnsafeMutablePointer<Atomic<Int>>
+    private let failedFlag: UnsafeMutablePointer<Atomic<Bool>>
 
     var elapsedNanoseconds: UInt64 = 0
     var frontNotifications = 0
@@ -58,23 +59,31 @@ final class RunContext: @unchecked Sendable {
         self.sampleEvery = sampleEvery
         stamps = .allocate(capacity: Self.stampSlots)
         stamps.initialize(repeating: 0, count: Self.stampSlots)
+        ready = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64).bindMemory(to: Atomic<Int>.self, capacity: 1)
+        ready.initialize(to: Atomic(0))
+        failedFlag = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64).bindMemory(to: Atomic<Bool>.self, capacity: 1)
+        failedFlag.initialize(to: Atomic(false))
     }
 
-    deinit { stamps.deallocate() }
+    deinit {
+        stamps.deallocate()
+        ready.deallocate()
+        failedFlag.deallocate()
+    }
 
     /// Waits until both threads are here (spinning: they are pinned to their own CPUs).
     func startLine() {
-        ready.add(1, ordering: .acquiringAndReleasing)
-        while ready.load(ordering: .acquiring) < 2 { ringbench_cpu_relax() }
+        ready.pointee.add(1, ordering: .acquiringAndReleasing)
+        while ready.pointee.load(ordering: .acquiring) < 2 { ringbench_cpu_relax() }
     }
 
     /// Whether either side has failed a check.
     @inline(__always)
-    var failed: Bool { failedFlag.load(ordering: .relaxed) }
+    var failed: Bool { failedFlag.pointee.load(ordering: .relaxed) }
 
     /// Records a failed check (only the first is kept); both threads then stop.
     func fail(request: Int, _ message: String) {
-        guard !failedFlag.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard !failedFlag.pointee.exchange(true, ordering: .acquiringAndReleasing) else { return }
         failure = (request, message)
     }
 }

@@ -29,15 +29,17 @@ enum SwiftFrontend<W: WorkloadShape, A: ABIChoice> {
     static func loop(_ front: inout FrontRing, _ channel: inout FutexEventChannel, _ context: RunContext) -> Int {
         let total = context.requests, event = context.mode == .event
         var sent = 0, answered = 0
+        var sampler = Sampler(context)
+        defer { context.sampleCount = sampler.count }
         while answered < total {
             let batch = fill(&front, from: sent, total: total)
             if batch > 0 {
                 let decision = front.pushRequests()
-                stamp(context, from: sent, to: sent + batch)
+                sampler.stamp(from: sent, to: sent + batch)
                 sent += batch
                 if event, decision == .notifyPeer { channel.notify() }
             }
-            let taken = drain(&front, answered: answered, context)
+            let taken = drain(&front, answered: answered, &sampler, context)
             guard taken >= 0, !context.failed else { break }
             answered += taken
             if batch > 0 || taken > 0 || answered == total { continue }
@@ -66,28 +68,14 @@ enum SwiftFrontend<W: WorkloadShape, A: ABIChoice> {
         return next - sent
     }
 
-    /// Notes the push time of every sampled request in `from..<to`.
-    @inline(__always)
-    static func stamp(_ context: RunContext, from: Int, to: Int) {
-        let every = context.sampleEvery, now = monotonicNanoseconds()
-        var id = (from + every - 1) & ~(every - 1)
-        while id < to {
-            context.stamps[id & (RunContext.stampSlots - 1)] = now
-            id += every
-        }
-    }
-
     /// Takes and checks every published response; returns how many, or -1 after a failed check.
     @inline(__always)
-    static func drain(_ front: inout FrontRing, answered: Int, _ context: RunContext) -> Int {
+    static func drain(_ front: inout FrontRing, answered: Int, _ sampler: inout Sampler, _ context: RunContext) -> Int {
         var next = answered
         do {
             while let response = try front.takeResponse(entries: { W.entries(Int(truncatingIfNeeded: $0.id.rawValue), abi: A.abi) }) {
                 guard check(response, next, context) else { return -1 }
-                if next & (context.sampleEvery - 1) == 0, context.sampleCount < context.samples.count {
-                    context.samples[context.sampleCount] = monotonicNanoseconds() - context.stamps[next & (RunContext.stampSlots - 1)]
-                    context.sampleCount += 1
-                }
+                sampler.answered(next)
                 next += 1
             }
         } catch {
@@ -103,5 +91,40 @@ enum SwiftFrontend<W: WorkloadShape, A: ABIChoice> {
         if response.id.rawValue == UInt64(i), response.operation == W.operation(i), response.status == .okay { return true }
         context.fail(request: i, "response \(response.id) \(response.operation) \(response.status), expected id \(i) \(W.operation(i)) okay")
         return false
+    }
+}
+
+/// The producer's latency bookkeeping, held in locals of the timed loop (nothing the consumer
+/// reads shares a cache line with it).
+struct Sampler {
+    let every: Int
+    let stamps: UnsafeMutablePointer<UInt64>
+    let samples: UnsafeMutableBufferPointer<UInt64>
+    private(set) var count = 0
+
+    init(_ context: RunContext) {
+        every = context.sampleEvery
+        stamps = context.stamps
+        samples = context.samples
+    }
+
+    /// Notes the push time of every sampled request in `from..<to`.
+    @inline(__always)
+    func stamp(from: Int, to: Int) {
+        var id = (from + every - 1) & ~(every - 1)
+        guard id < to else { return }
+        let now = monotonicNanoseconds()
+        while id < to {
+            stamps[id & (RunContext.stampSlots - 1)] = now
+            id += every
+        }
+    }
+
+    /// Records the round trip of request `id` if it is sampled.
+    @inline(__always)
+    mutating func answered(_ id: Int) {
+        guard id & (every - 1) == 0, count < samples.count else { return }
+        samples[count] = monotonicNanoseconds() - stamps[id & (RunContext.stampSlots - 1)]
+        count += 1
     }
 }
