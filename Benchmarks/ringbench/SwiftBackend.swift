@@ -46,12 +46,16 @@ enum SwiftBackend<W: WorkloadShape, A: ABIChoice> {
         }
     }
 
-    /// Copies out, decodes, checks and answers every published request; returns how many, or -1.
+    /// Copies out, decodes, checks and answers the requests published when it looks; returns how
+    /// many, or -1.
     @inline(__always)
     static func serve(_ back: inout BackRing, consumed: Int, _ context: RunContext) -> Int {
         var next = consumed
         do {
-            while let copy = try back.takeRequest() {
+            // One batch: the requests published when we looked (as blkback does), then push.
+            var entries = try back.pendingRequests()
+            while entries > 0, let copy = try back.takeRequest() {
+                entries -= copy.entryCount
                 let request: BlkifRequest
                 do { request = try copy.decode() } catch {
                     context.fail(request: next, "decode: \(error)")

@@ -68,12 +68,17 @@ enum SwiftFrontend<W: WorkloadShape, A: ABIChoice> {
         return next - sent
     }
 
-    /// Takes and checks every published response; returns how many, or -1 after a failed check.
+    /// Takes and checks the responses published when it looks; returns how many, or -1 after a
+    /// failed check.
     @inline(__always)
     static func drain(_ front: inout FrontRing, answered: Int, _ sampler: inout Sampler, _ context: RunContext) -> Int {
         var next = answered
         do {
-            while let response = try front.takeResponse(entries: { W.entries(Int(truncatingIfNeeded: $0.id.rawValue), abi: A.abi) }) {
+            // One batch: the responses published when we looked, then refill.
+            var entries = try front.pendingResponses()
+            while entries > 0,
+                  let response = try front.takeResponse(entries: { W.entries(Int(truncatingIfNeeded: $0.id.rawValue), abi: A.abi) }) {
+                entries -= W.entries(next, abi: A.abi)
                 guard check(response, next, context) else { return -1 }
                 sampler.answered(next)
                 next += 1
