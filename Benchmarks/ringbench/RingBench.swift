@@ -8,6 +8,7 @@ import Foundation
 @main
 struct RingBench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "ringbench",
         abstract: "Measure the Swift blkif ring against Xen's C ring.h/blkif.h macros, row by row.",
         discussion: """
             Each row runs a producer (frontend) and a consumer (backend) thread pinned to two CPUs over ring \
@@ -38,7 +39,12 @@ struct RingBench: ParsableCommand {
 
     mutating func run() throws {
         let cpuPair = try parseCPUs()
+        let counted = alloc_counter_total()
         alloc_counter_probe()
+        guard alloc_counter_total() > counted else {
+            FileHandle.standardError.write(Data("the allocation counter did not see a malloc: allocations cannot be counted\n".utf8))
+            throw ExitCode(1)
+        }
         let topology = NumaTopology.probe()
         let node = numaNode ?? topology.node(ofCPU: cpuPair.consumer)
         let rows = rowOptions.rows()
