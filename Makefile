@@ -32,3 +32,28 @@ bench: deps
 # Leak detection is off: XCTest's runner keeps its test-case objects until exit.
 test-asan: deps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter 'BlkifABITests'
+
+# Prebuilds the C reference of ringbench (Xen's ring.h/blkif.h macros), one library per layout,
+# where ringbench looks for it: .build/ringref/ringref-{native,x86_32}.so.
+RINGREF_DIR := .build/ringref
+RINGREF_SRC := Benchmarks/ringbench/reference/ringref.c
+RINGREF_DEPS := $(RINGREF_SRC) Benchmarks/ringbench/reference/ringref_layout.h Sources/CRingBenchSupport/include/ringref_abi.h
+RINGREF_CC := cc -O2 -shared -fPIC -Wall -ISources/CRingBenchSupport/include
+
+.PHONY: ringref
+ringref: $(RINGREF_DIR)/ringref-native.so $(RINGREF_DIR)/ringref-x86_32.so
+
+# Without Xen's headers it says so and builds nothing: ringbench then runs ours only.
+$(RINGREF_DIR)/ringref-native.so: $(RINGREF_DEPS)
+	@mkdir -p $(RINGREF_DIR)
+	@if [ -f /usr/include/xen/io/blkif.h ]; then echo "$(RINGREF_CC) $(RINGREF_SRC) -o $@ -lpthread"; \
+	    $(RINGREF_CC) $(RINGREF_SRC) -o $@ -lpthread; \
+	else echo "ringref: <xen/io/blkif.h> missing (apt-get install libxen-dev); ringbench will run ours only"; fi
+
+$(RINGREF_DIR)/ringref-x86_32.so: $(RINGREF_DEPS)
+	@mkdir -p $(RINGREF_DIR)
+	@if [ -f /usr/include/xen/io/blkif.h ]; then echo "$(RINGREF_CC) -DRINGREF_X86_32 $(RINGREF_SRC) -o $@ -lpthread"; \
+	    $(RINGREF_CC) -DRINGREF_X86_32 $(RINGREF_SRC) -o $@ -lpthread; \
+	else echo "ringref: <xen/io/blkif.h> missing (apt-get install libxen-dev); ringbench will run ours only"; fi
+
+bench: ringref

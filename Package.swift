@@ -35,12 +35,15 @@ let package = Package(
 
         // MARK: Benchmark
         .systemLibrary(name: "CNuma", path: "Sources/CNuma"),
+        // Allocation counter, CPU pinning and the C reference's calling convention (no Xen headers).
+        .target(name: "CRingBenchSupport"),
         .executableTarget(
             name: "ringbench",
             dependencies: [
                 "BlkifABI",
                 "BlkifRing",
                 "CNuma",
+                "CRingBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

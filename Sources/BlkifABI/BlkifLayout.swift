@@ -37,25 +37,25 @@ public struct BlkifLayout: Sendable, Hashable {
     public let responseSize: Int
 
     /// Offset of `operation` in every request layout (always 0).
-    public static let operationOffset = 0
+    @inlinable public static var operationOffset: Int { 0 }
     /// Offset of `nr_segments` in a request, of `flag` in a discard, of `indirect_op` in an
     /// indirect request (always 1).
-    public static let secondByteOffset = 1
+    @inlinable public static var secondByteOffset: Int { 1 }
     /// Offset of `handle` in a request and a discard request, of the 16-bit `nr_segments`
     /// in an indirect request (always 2).
-    public static let handleOffset = 2
+    @inlinable public static var handleOffset: Int { 2 }
     /// `sizeof(struct blkif_request_segment)`: gref (4), first_sect (1), last_sect (1), pad (2).
-    public static let segmentSize = 8
+    @inlinable public static var segmentSize: Int { 8 }
     /// Offset of `first_sect` in a segment.
-    public static let segmentFirstSector = 4
+    @inlinable public static var segmentFirstSector: Int { 4 }
     /// Offset of `last_sect` in a segment.
-    public static let segmentLastSector = 5
+    @inlinable public static var segmentLastSector: Int { 5 }
     /// Offset of `id` in a response (both ABIs).
-    public static let responseID = 0
+    @inlinable public static var responseID: Int { 0 }
     /// Offset of `operation` in a response (both ABIs).
-    public static let responseOperation = 8
+    @inlinable public static var responseOperation: Int { 8 }
     /// Offset of `status` in a response (both ABIs).
-    public static let responseStatus = 10
+    @inlinable public static var responseStatus: Int { 10 }
 
     /// Segments held by one segment block (the seed's extension): as many whole 8-byte segments
     /// as fit in one ring entry.

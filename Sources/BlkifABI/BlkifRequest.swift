@@ -66,6 +66,7 @@ public enum BlkifRequest {
 }
 
 /// A transfer between the disk and the frontend's granted pages.
+@frozen
 public struct Transfer {
     /// The frontend's tag.
     public let id: RequestID
@@ -75,9 +76,18 @@ public struct Transfer {
     public let sector: Sector
     /// The pages and sectors, validated: each `first <= last < 8`.
     public let segments: SegmentList
+
+    @inlinable
+    init(id: RequestID, handle: DeviceHandle, sector: Sector, segments: SegmentList) {
+        self.id = id
+        self.handle = handle
+        self.sector = sector
+        self.segments = segments
+    }
 }
 
 /// A discard of a sector range.
+@frozen
 public struct Discard {
     /// The frontend's tag.
     public let id: RequestID
@@ -89,6 +99,15 @@ public struct Discard {
     public let sectorCount: UInt64
     /// ``DiscardFlags/secure`` or none (unknown bits kept).
     public let flags: DiscardFlags
+
+    @inlinable
+    init(id: RequestID, handle: DeviceHandle, sector: Sector, sectorCount: UInt64, flags: DiscardFlags) {
+        self.id = id
+        self.handle = handle
+        self.sector = sector
+        self.sectorCount = sectorCount
+        self.flags = flags
+    }
 }
 
 /// A read or write whose segments sit in up to 8 granted indirect pages.

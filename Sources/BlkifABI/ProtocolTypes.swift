@@ -26,9 +26,9 @@ public struct Sector: RawRepresentable, Hashable, Comparable, Sendable, CustomSt
     /// Wraps a sector number.
     @inlinable public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     /// Bytes in one sector: 512.
-    public static let size = 512
+    @inlinable public static var size: Int { 512 }
     /// Sectors in one 4096-byte page: 8.
-    public static let perPage: UInt8 = 8
+    @inlinable public static var perPage: UInt8 { 8 }
     /// The byte offset of this sector on the disk, or `nil` if it does not fit in 64 bits.
     @inlinable public var byteOffset: UInt64? {
         let (bytes, overflow) = rawValue.multipliedReportingOverflow(by: UInt64(Self.size))
@@ -74,20 +74,20 @@ public struct Operation: RawRepresentable, Hashable, Sendable, CustomStringConve
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// Read from the disk into the granted pages. The corresponding C constant is `BLKIF_OP_READ`.
-    public static let read = Operation(rawValue: 0)
+    @inlinable public static var read: Operation { Operation(rawValue: 0) }
     /// Write the granted pages to the disk. `BLKIF_OP_WRITE`.
-    public static let write = Operation(rawValue: 1)
+    @inlinable public static var write: Operation { Operation(rawValue: 1) }
     /// Write after every earlier write completes (`feature-barrier`). `BLKIF_OP_WRITE_BARRIER`.
-    public static let writeBarrier = Operation(rawValue: 2)
+    @inlinable public static var writeBarrier: Operation { Operation(rawValue: 2) }
     /// Commit the disk's volatile cache (`feature-flush-cache`). `BLKIF_OP_FLUSH_DISKCACHE`.
-    public static let flushDiskCache = Operation(rawValue: 3)
+    @inlinable public static var flushDiskCache: Operation { Operation(rawValue: 3) }
     /// Reserved for a vendor's device-specific packets. `BLKIF_OP_RESERVED_1`.
-    public static let reserved1 = Operation(rawValue: 4)
+    @inlinable public static var reserved1: Operation { Operation(rawValue: 4) }
     /// Tell the disk a range is unused (`feature-discard`). `BLKIF_OP_DISCARD`.
-    public static let discard = Operation(rawValue: 5)
+    @inlinable public static var discard: Operation { Operation(rawValue: 5) }
     /// A read or write whose segments sit in granted pages (`feature-max-indirect-segments`).
     /// `BLKIF_OP_INDIRECT`.
-    public static let indirect = Operation(rawValue: 6)
+    @inlinable public static var indirect: Operation { Operation(rawValue: 6) }
 
     /// Whether the value is one of the operations defined by Xen's `blkif.h`.
     @inlinable public var isKnown: Bool { rawValue <= 6 }
@@ -117,11 +117,11 @@ public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConverti
     /// Wraps a status value.
     @inlinable public init(rawValue: Int16) { self.rawValue = rawValue }
     /// The request succeeded. `BLKIF_RSP_OKAY`.
-    public static let okay = Status(rawValue: 0)
+    @inlinable public static var okay: Status { Status(rawValue: 0) }
     /// The request failed. `BLKIF_RSP_ERROR`.
-    public static let error = Status(rawValue: -1)
+    @inlinable public static var error: Status { Status(rawValue: -1) }
     /// The operation is not supported by this backend. `BLKIF_RSP_EOPNOTSUPP`.
-    public static let notSupported = Status(rawValue: -2)
+    @inlinable public static var notSupported: Status { Status(rawValue: -2) }
 
     public var description: String {
         switch rawValue {
@@ -176,5 +176,5 @@ public struct DiscardFlags: OptionSet, Hashable, Sendable {
     /// Wraps a flag byte.
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
     /// Every copy of the discarded range must become unrecoverable. `BLKIF_DISCARD_SECURE`.
-    public static let secure = DiscardFlags(rawValue: 1)
+    @inlinable public static var secure: DiscardFlags { DiscardFlags(rawValue: 1) }
 }

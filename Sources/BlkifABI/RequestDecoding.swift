@@ -23,6 +23,7 @@ extension BlkifRequest {
     /// - Returns: the typed request; its segment list points into `bytes`.
     /// - Throws: ``RequestError`` naming the field and the value; never traps, never reads
     ///   outside `bytes`.
+    @inlinable
     public static func decode(_ bytes: UnsafeRawBufferPointer, abi: ABI, limits: RequestLimits) throws(RequestError) -> BlkifRequest {
         let layout = abi.layout
         guard let base = bytes.baseAddress, bytes.count >= layout.requestSize else {
@@ -45,6 +46,7 @@ extension BlkifRequest {
         }
     }
 
+    @inlinable
     static func decodeTransfer(
         _ bytes: UnsafeRawBufferPointer, abi: ABI, limits: RequestLimits, id: RequestID, operation: Operation, minimum: Int
     ) throws(RequestError) -> Transfer {
@@ -67,6 +69,7 @@ extension BlkifRequest {
     }
 
     /// Checks every segment's sector range and, when `capacity` is known, the whole transfer's.
+    @inlinable
     static func validate(
         _ segments: SegmentList, id: RequestID, operation: Operation, sector: Sector, capacity: Sector?
     ) throws(RequestError) {
@@ -85,6 +88,7 @@ extension BlkifRequest {
         try checkRange(sector: sector, count: sectors, capacity: capacity, id: id, operation: operation)
     }
 
+    @inlinable
     static func checkRange(sector: Sector, count: UInt64, capacity: Sector?, id: RequestID, operation: Operation) throws(RequestError) {
         let (end, overflow) = sector.rawValue.addingReportingOverflow(count)
         let limit = capacity?.rawValue ?? UInt64.max
@@ -95,6 +99,7 @@ extension BlkifRequest {
         }
     }
 
+    @inlinable
     static func decodeDiscard(_ base: UnsafeRawPointer, abi: ABI, limits: RequestLimits, id: RequestID) throws(RequestError) -> Discard {
         let layout = abi.layout
         let sector = Sector(base.loadLittleEndian(at: layout.requestSector, as: UInt64.self))
@@ -107,6 +112,7 @@ extension BlkifRequest {
             flags: DiscardFlags(rawValue: base.loadLittleEndian(at: BlkifLayout.secondByteOffset, as: UInt8.self)))
     }
 
+    @usableFromInline
     static func decodeIndirect(_ base: UnsafeRawPointer, abi: ABI, limits: RequestLimits, id: RequestID) throws(RequestError) -> IndirectTransfer {
         guard limits.maximumIndirectSegments > 0 else {
             throw RequestError(id: id, operation: .indirect, reason: .indirectNotNegotiated)

@@ -77,8 +77,25 @@ public struct RingEntries {
         precondition(count >= abi.entriesForSegments(segmentCount), "the run is too short for its segment blocks")
         request.writeHeader(
             operation: operation, segmentCount: UInt8(segmentCount), handle: handle, id: id, sector: sector)
-        for (index, segment) in segments.enumerated() {
-            setSegment(index, to: segment)
+        var iterator = segments.makeIterator()
+        let header = request
+        var index = 0
+        while index < ABI.segmentsPerHeader, let segment = iterator.next() {
+            header.setSegment(index, to: segment)
+            index += 1
+        }
+        // Segment blocks, filled in order: no division per segment.
+        var entryIndex = 1
+        while index < segmentCount {
+            let block = SegmentBlockView(entry(entryIndex), abi: abi)
+            var slot = 0
+            while slot < block.capacity, let segment = iterator.next() {
+                block.setSegment(slot, to: segment)
+                slot += 1
+                index += 1
+            }
+            guard slot > 0 else { break }  // the collection had fewer elements than its count
+            entryIndex += 1
         }
     }
 }

@@ -6,12 +6,12 @@
 /// ``entryCount`` is a power of two, so the slot of a free-running index is `index & (entryCount - 1)`.
 public struct RingGeometry: Hashable, Sendable, CustomStringConvertible {
     /// Bytes in one page of ring memory.
-    public static let pageSize = 4096
+    @inlinable public static var pageSize: Int { 4096 }
     /// Bytes of the shared header (four indexes, private and padding) before the first entry.
-    public static let headerSize = 64
+    @inlinable public static var headerSize: Int { 64 }
     /// Largest page order this package maps: 4, that is 16 pages (Linux's
     /// `XENBUS_MAX_RING_GRANT_ORDER`, the most any current backend advertises).
-    public static let maximumPageOrder = 4
+    @inlinable public static var maximumPageOrder: Int { 4 }
     /// Largest ring, in pages.
     public static var maximumPageCount: Int { 1 << maximumPageOrder }
 
@@ -77,10 +77,10 @@ public enum GeometryError: Error, Hashable, CustomStringConvertible {
 
 extension ABI {
     /// Segments in a request's own entry: 11 (`BLKIF_MAX_SEGMENTS_PER_HEADER_BLOCK`).
-    public static let segmentsPerHeader = 11
+    @inlinable public static var segmentsPerHeader: Int { 11 }
     /// Most segments a request can carry through segment blocks (the seed's
     /// `BLKIF_MAX_SEGMENTS_PER_REQUEST`, which `nr_segments` being a byte also bounds).
-    public static let maximumBlockSegments = 255
+    @inlinable public static var maximumBlockSegments: Int { 255 }
 
     /// Ring entries a request of `segmentCount` segments occupies: the seed's
     /// `BLKIF_SEGS_TO_BLOCKS`, made ABI-aware.

@@ -122,6 +122,43 @@ public struct SegmentList: RandomAccessCollection {
         return Segment(at: base + offset)
     }
 
+    /// Walks the segments in order without dividing: the offset steps by one segment, and jumps
+    /// to the next segment block when a block (or the header) is full.
+    @frozen
+    public struct Iterator: IteratorProtocol {
+        @usableFromInline let list: SegmentList
+        @usableFromInline var index = 0
+        @usableFromInline var offset: Int
+        @usableFromInline var leftInBlock: Int
+        @usableFromInline var blockStart = 0
+
+        @inlinable
+        init(_ list: SegmentList) {
+            self.list = list
+            offset = list.headerOffset
+            leftInBlock = list.headerCapacity
+        }
+
+        @inlinable
+        public mutating func next() -> Segment? {
+            guard index < list.count else { return nil }
+            if leftInBlock == 0 {
+                blockStart += list.entrySize
+                offset = blockStart
+                leftInBlock = list.perBlock
+            }
+            // safe: decoding checked that every segment of `count` lies inside the copied bytes.
+            let segment = Segment(at: list.base + offset)
+            index += 1
+            offset += BlkifLayout.segmentSize
+            leftInBlock -= 1
+            return segment
+        }
+    }
+
+    /// An iterator over the segments, in order.
+    @inlinable public func makeIterator() -> Iterator { Iterator(self) }
+
     /// Sectors transferred by all segments together.
     @inlinable public var sectorCount: Int { reduce(0) { $0 + $1.sectorCount } }
 }

@@ -86,7 +86,7 @@ public struct BackRing: ~Copyable {
     /// The returned copy stays valid until the next call. Decode it with ``RequestCopy/decode()``;
     /// answer it with ``writeResponse(_:entries:)`` passing its ``RequestCopy/entryCount``.
     /// - Throws: ``RingError`` if `req_prod` is invalid or the request spans unpublished entries.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func takeRequest() throws(RingError) -> RequestCopy? {
         if unconsumedRequests == 0 {
             try refreshRequests()
@@ -94,7 +94,7 @@ public struct BackRing: ~Copyable {
         }
         let entrySize = shared.geometry.abi.layout.entrySize
         let run = shared.entries(from: requestConsumer, count: 1)
-        copy.copyMemory(from: run.entry(0), byteCount: entrySize)
+        Self.copyEntry(to: copy, from: run.entry(0), entrySize: entrySize)
         // Compiler barrier: later reads use the copy, never re-load the shared slot.
         atomicMemoryFence(ordering: .acquiring)
         let count = min(BlkifRequest.entryCount(ofHeader: copy, abi: shared.geometry.abi, limits: limits), copyCapacity)
@@ -116,9 +116,20 @@ public struct BackRing: ~Copyable {
         }
         let run = shared.entries(from: requestConsumer, count: count)
         for index in 1..<count {
-            (copy + index * entrySize).copyMemory(from: run.entry(index), byteCount: entrySize)
+            Self.copyEntry(to: copy + index * entrySize, from: run.entry(index), entrySize: entrySize)
         }
         atomicMemoryFence(ordering: .acquiring)
+    }
+
+    /// Copies one entry: a fixed-size copy for each ABI's entry size, which the compiler turns
+    /// into a few vector moves instead of a call to memmove.
+    @inlinable @inline(__always)
+    static func copyEntry(to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, entrySize: Int) {
+        switch entrySize {
+        case 112: destination.copyMemory(from: source, byteCount: 112)
+        case 108: destination.copyMemory(from: source, byteCount: 108)
+        default: destination.copyMemory(from: source, byteCount: entrySize)
+        }
     }
 
     /// Writes a response in place (every byte, padding included) and reserves `entries` entries

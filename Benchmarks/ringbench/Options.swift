@@ -1,0 +1,78 @@
+// Command-line options and the rows they select.
+
+import ArgumentParser
+import BlkifABI
+
+extension ABI: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let abi = ABI.allCases.first(where: { $0.description == argument }) else { return nil }
+        self = abi
+    }
+}
+
+extension WorkloadKind: ExpressibleByArgument {}
+extension WaitMode: ExpressibleByArgument {}
+
+/// The options that choose rows and how they run.
+struct RowOptions: ParsableArguments {
+    @Option(help: "Only this ABI: native, x86_32 or x86_64. Default: native and x86_32.")
+    var abi: ABI?
+
+    @Option(help: "Only this ring size in pages (1, 2, 4, 8 or 16). Default: 1, 4 and 16.")
+    var pages: Int?
+
+    @Option(help: ArgumentHelp(
+        "Only this workload: 1seg, 11seg, 64seg (11 + 53 segments in segment blocks), discard, or mixed.",
+        discussion: "Default: 1seg, 11seg, 64seg and discard. mixed: request i has operation i & 1, 1 + (i mod 11) segments, id i, sector 8i, segment j gref i + j, sectors 0-7."))
+    var workload: WorkloadKind?
+
+    @Option(help: "Only this mode: polling (spin, no events) or event (notify with event-index hold-off, futex sleep). Default: both.")
+    var mode: WaitMode?
+
+    @Option(help: "Requests per run. Default: 200000 polling / 50000 event (quick: 20000 / 5000).")
+    var requests: Int?
+
+    @Option(help: "Repetitions per side and row; C and Swift alternate; the median is reported with min-max. Default: 3 (quick: 1).")
+    var repetitions: Int?
+
+    @Flag(help: "A small subset for CI smoke tests: both ABIs, 1 page, 1seg/64seg/mixed, both modes, short runs.")
+    var quick = false
+
+    /// The rows selected, in table order.
+    func rows() -> [RowSpec] {
+        let abis = abi.map { [$0] } ?? [.native, .x86_32]
+        let pageCounts = pages.map { [$0] } ?? (quick ? [1] : [1, 4, 16])
+        let workloads = workload.map { [$0] }
+            ?? (quick ? [.oneSegment, .segmentBlocks, .mixed] : [.oneSegment, .elevenSegments, .segmentBlocks, .discard])
+        let modes = mode.map { [$0] } ?? WaitMode.allCases
+        return abis.flatMap { abi in
+            pageCounts.flatMap { pages in
+                workloads.flatMap { workload in
+                    modes.map { mode in
+                        RowSpec(abi: abi, pages: pages, workload: workload, mode: mode, requests: requestCount(mode))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Requests per run for `mode`.
+    func requestCount(_ mode: WaitMode) -> Int {
+        if let requests { return requests }
+        switch (mode, quick) {
+        case (.polling, false): return 200_000
+        case (.event, false): return 50_000
+        case (.polling, true): return 20_000
+        case (.event, true): return 5_000
+        }
+    }
+
+    /// Repetitions per side.
+    var repetitionCount: Int { repetitions ?? (quick ? 1 : 3) }
+
+    func validate() throws {
+        if let pages, ![1, 2, 4, 8, 16].contains(pages) { throw ValidationError("--pages must be 1, 2, 4, 8 or 16") }
+        if let requests, requests < 1 { throw ValidationError("--requests must be at least 1") }
+        if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
+    }
+}

@@ -1,0 +1,135 @@
+// Our frontend: fills the ring, publishes, takes and checks every response.
+
+import BlkifABI
+import BlkifRing
+import CRingBenchSupport
+
+/// The producer thread of a Swift run, specialised over the workload and the ABI.
+enum SwiftFrontend<W: WorkloadShape, A: ABIChoice> {
+    /// Runs the producer to the last response (or the first failed check).
+    static func run(_ context: RunContext) {
+        var front: FrontRing
+        do { front = try FrontRing(attachingTo: context.ring, geometry: context.geometry) } catch {
+            return context.fail(request: 0, "front attach: \(error)")
+        }
+        var channel = FutexEventChannel(words: context.events, side: .front)
+        context.startLine()
+        let allocationsBefore = alloc_counter_total()
+        let start = monotonicNanoseconds()
+        let answered = loop(&front, &channel, context)
+        context.elapsedNanoseconds = monotonicNanoseconds() - start
+        context.allocations = alloc_counter_total() - allocationsBefore
+        context.frontNotifications = channel.notificationsSent
+        _ = answered
+    }
+
+    /// The timed loop: fill, push (notify when told), drain; sleep after a final check in
+    /// event mode when there was nothing to do.
+    @inline(__always)
+    static func loop(_ front: inout FrontRing, _ channel: inout FutexEventChannel, _ context: RunContext) -> Int {
+        let total = context.requests, event = context.mode == .event
+        var sent = 0, answered = 0
+        var sampler = Sampler(context)
+        defer { context.sampleCount = sampler.count }
+        while answered < total {
+            let batch = fill(&front, from: sent, total: total)
+            if batch > 0 {
+                let decision = front.pushRequests()
+                sampler.stamp(from: sent, to: sent + batch)
+                sent += batch
+                if event, decision == .notifyPeer { channel.notify() }
+            }
+            let taken = drain(&front, answered: answered, &sampler, context)
+            guard taken >= 0, !context.failed else { break }
+            answered += taken
+            if batch > 0 || taken > 0 || answered == total { continue }
+            if event {
+                do {
+                    if try !front.finalCheckForResponses() { _ = channel.wait(timeout: .milliseconds(100)) }
+                } catch {
+                    context.fail(request: answered, "final check: \(error)")
+                    break
+                }
+            } else {
+                ringbench_cpu_relax()
+            }
+        }
+        return answered
+    }
+
+    /// Writes as many requests as the ring has room for; returns how many.
+    @inline(__always)
+    static func fill(_ front: inout FrontRing, from sent: Int, total: Int) -> Int {
+        var next = sent
+        while next < total, let run = front.reserveRequest(entries: W.entries(next, abi: A.abi)) {
+            W.write(next, into: run)
+            next += 1
+        }
+        return next - sent
+    }
+
+    /// Takes and checks the responses published when it looks; returns how many, or -1 after a
+    /// failed check.
+    @inline(__always)
+    static func drain(_ front: inout FrontRing, answered: Int, _ sampler: inout Sampler, _ context: RunContext) -> Int {
+        var next = answered
+        do {
+            // One batch: the responses published when we looked, then refill.
+            var entries = try front.pendingResponses()
+            while entries > 0,
+                  let response = try front.takeResponse(entries: { W.entries(Int(truncatingIfNeeded: $0.id.rawValue), abi: A.abi) }) {
+                entries -= W.entries(next, abi: A.abi)
+                guard check(response, next, context) else { return -1 }
+                sampler.answered(next)
+                next += 1
+            }
+        } catch {
+            context.fail(request: next, "response ring: \(error)")
+            return -1
+        }
+        return next - answered
+    }
+
+    /// Whether `response` answers request `i` (in order) with its operation and OKAY.
+    @inline(__always)
+    static func check(_ response: Response, _ i: Int, _ context: RunContext) -> Bool {
+        if response.id.rawValue == UInt64(i), response.operation == W.operation(i), response.status == .okay { return true }
+        context.fail(request: i, "response \(response.id) \(response.operation) \(response.status), expected id \(i) \(W.operation(i)) okay")
+        return false
+    }
+}
+
+/// The producer's latency bookkeeping, held in locals of the timed loop (nothing the consumer
+/// reads shares a cache line with it).
+struct Sampler {
+    let every: Int
+    let stamps: UnsafeMutablePointer<UInt64>
+    let samples: UnsafeMutableBufferPointer<UInt64>
+    private(set) var count = 0
+
+    init(_ context: RunContext) {
+        every = context.sampleEvery
+        stamps = context.stamps
+        samples = context.samples
+    }
+
+    /// Notes the push time of every sampled request in `from..<to`.
+    @inline(__always)
+    func stamp(from: Int, to: Int) {
+        var id = (from + every - 1) & ~(every - 1)
+        guard id < to else { return }
+        let now = monotonicNanoseconds()
+        while id < to {
+            stamps[id & (RunContext.stampSlots - 1)] = now
+            id += every
+        }
+    }
+
+    /// Records the round trip of request `id` if it is sampled.
+    @inline(__always)
+    mutating func answered(_ id: Int) {
+        guard id & (every - 1) == 0, count < samples.count else { return }
+        samples[count] = monotonicNanoseconds() - stamps[id & (RunContext.stampSlots - 1)]
+        count += 1
+    }
+}
