@@ -30,7 +30,7 @@ public enum ABI: Sendable, Hashable, CaseIterable, CustomStringConvertible {
     }
 
     /// The concrete ABI: ``native`` resolved to the host's, the others unchanged.
-    @inlinable
+    @inlinable @inline(__always)
     public var resolved: ABI {
         guard case .native = self else { return self }
         #if arch(i386)
@@ -58,7 +58,7 @@ public enum ABI: Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// The offsets and sizes of every blkif structure in this ABI.
     ///
     /// Cheap: a switch that the optimiser folds when the ABI is a constant.
-    @inlinable
+    @inlinable @inline(__always)
     public var layout: BlkifLayout {
         resolved == .x86_32 ? .x86_32 : .x86_64
     }

@@ -68,7 +68,7 @@ public struct BlkifLayout: Sendable, Hashable {
     public var segmentsPerBlock: Int { entrySize / Self.segmentSize }
 
     /// Layout of the x86_64 ABI (native on 64-bit hosts).
-    @inlinable
+    @inlinable @inline(__always)
     public static var x86_64: BlkifLayout {
         BlkifLayout(
             entrySize: 112, requestSize: 112, requestID: 8, requestSector: 16, requestSegments: 24,
@@ -78,7 +78,7 @@ public struct BlkifLayout: Sendable, Hashable {
     }
 
     /// Layout of the x86_32 ABI: 64-bit fields 4-byte aligned.
-    @inlinable
+    @inlinable @inline(__always)
     public static var x86_32: BlkifLayout {
         BlkifLayout(
             entrySize: 108, requestSize: 108, requestID: 4, requestSector: 12, requestSegments: 20,
@@ -87,7 +87,7 @@ public struct BlkifLayout: Sendable, Hashable {
             responseSize: 12)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     init(
         entrySize: Int, requestSize: Int, requestID: Int, requestSector: Int, requestSegments: Int,
         discardSectorCount: Int, discardSize: Int,

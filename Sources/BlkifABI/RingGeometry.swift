@@ -88,7 +88,7 @@ extension ABI {
     /// One header entry holds 11 segments; each further entry (a segment block) holds
     /// ``BlkifLayout/segmentsPerBlock``: 14 on x86_64, 13 on x86_32. A response to such a
     /// request occupies the same number of entries.
-    @inlinable
+    @inlinable @inline(__always)
     public func entriesForSegments(_ segmentCount: Int) -> Int {
         guard segmentCount > ABI.segmentsPerHeader else { return 1 }
         let perBlock = layout.segmentsPerBlock

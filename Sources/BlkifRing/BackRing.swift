@@ -202,7 +202,7 @@ public struct RequestCopy {
     }
 
     /// Validates the copy into a typed request (see ``BlkifRequest/decode(_:abi:limits:)``).
-    @inlinable
+    @_transparent  // like decode: `@inline(__always)` is not honoured across modules here
     public func decode() throws(RequestError) -> BlkifRequest {
         try BlkifRequest.decode(bytes, abi: abi, limits: limits)
     }
