@@ -2,12 +2,14 @@
 #
 #   make test    install what is missing of the Debian packages, then run every test
 #   make bench   install what is missing, build in release and run ringbench
+#   make test-asan-ring   the ring tests (fuzz included) under the address sanitizer
+#   make test-alloc-ring  the hot path's allocation and retain count, in an optimised build
 
 SWIFT        ?= swift
 DEB_PACKAGES := libxen-dev gcc-multilib libnuma-dev xenstore-utils
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test bench
+.PHONY: deps test bench test-asan-ring test-alloc-ring
 
 # Installs the Debian packages the tests and the benchmark need, only when one is missing.
 deps:
@@ -25,3 +27,12 @@ test: deps
 
 bench: deps
 	$(SWIFT) run -c release ringbench $(ARGS)
+
+# The ring tests under the address sanitizer: the fuzzed consumers must never read outside the
+# ring. BLKIF_FUZZ_SECONDS=60 fuzzes longer; BLKIF_FUZZ_SEED=<seed> replays a failure.
+test-asan-ring: deps
+	$(SWIFT) test --sanitize=address --scratch-path .build-asan --filter BlkifRingTests
+
+# Allocations and retains on the hot path must be zero; only an optimised build can promise it.
+test-alloc-ring: deps
+	$(SWIFT) test -c release --scratch-path .build-release --filter InteropTests.RingAllocationTests
