@@ -6,7 +6,7 @@ import Foundation
 import XCTest
 
 /// Event-driven ends over shared futexes. Lock-step batches make the count deterministic (each
-/// end arms its peer's event before publishing), so our rings must send exactly what ring.h's
+/// end asks for its own next event, the final check, before publishing), so our rings must send exactly what ring.h's
 /// macros send, whichever implementation plays each end. Random delays on both ends must never
 /// lose a wakeup: every sleep is bounded, and a lost event fails the run.
 final class RingHoldOffTests: XCTestCase {

@@ -40,8 +40,8 @@
 #define WAIT_SECONDS 10
 #define RUN_SECONDS 300
 #define HEADER_SEGMENTS 11u
-/* The seed's segment block: a ring entry holding only segments (14 on x86_64, 13 on x86_32). */
 typedef struct blkif_request_segment segment_t;
+/* The seed's segment block: a ring entry holding only segments (14 on x86_64, 13 on x86_32). */
 #define SEGS_PER_BLOCK (sizeof(union blkif_sring_entry) / sizeof(segment_t))
 #define MAX_BLOCKS ((255 - HEADER_SEGMENTS + SEGS_PER_BLOCK - 1) / SEGS_PER_BLOCK)
 typedef struct { segment_t seg[SEGS_PER_BLOCK]; } segment_block_t;
