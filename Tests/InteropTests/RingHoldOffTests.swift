@@ -5,9 +5,12 @@ import BlkifRing
 import Foundation
 import XCTest
 
-/// Event-driven ends over shared futexes. Lock-step batches make the count deterministic (each
-/// end asks for its own next event, the final check, before publishing), so our rings must send exactly what ring.h's
-/// macros send, whichever implementation plays each end. Random delays on both ends must never
+/// Event-driven ends over shared futexes. In lock-step batches each end asks for its own next
+/// event (the final check) before publishing, so both directions send one event per batch,
+/// whichever implementation plays each end, up to one race: a peer that already consumed the
+/// batch and re-armed for the next one before the producer read its event index gets no
+/// (unneeded) event. ring.h's pair shows it too (a handful in 20,000), so counts are compared
+/// within 0.1% of the requests. Random delays on both ends must never
 /// lose a wakeup: every sleep is bounded, and a lost event fails the run.
 final class RingHoldOffTests: XCTestCase {
     static let everyPairing: [RingRunConfiguration.Ends] = [.cFrontCBack, .ourFrontOurBack, .ourFrontCBack, .cFrontOurBack]
@@ -19,13 +22,20 @@ final class RingHoldOffTests: XCTestCase {
                 let base = RingRunConfiguration(ends: .cFrontCBack, abi: abi, pages: 4, requests: 20_000, mode: .event, batch: batch)
                 let reference = try RingRunner.run(base)
                 report("ring.h", base, reference)
+                let perDirection = (base.requests + batch - 1) / batch, slack = base.requests / 1000
+                XCTAssertLessThanOrEqual(perDirection - reference.frontNotifications, slack, "ring.h front, \(base)")
+                XCTAssertLessThanOrEqual(perDirection - reference.backNotifications, slack, "ring.h back, \(base)")
                 for ends in Self.everyPairing.dropFirst() {
                     var configuration = base
                     configuration.ends = ends
                     let ours = try RingRunner.run(configuration)
                     report("ours", configuration, ours)
-                    XCTAssertEqual(ours.frontNotifications, reference.frontNotifications, "front->back events, \(configuration)")
-                    XCTAssertEqual(ours.backNotifications, reference.backNotifications, "back->front events, \(configuration)")
+                    XCTAssertLessThanOrEqual(ours.frontNotifications, perDirection, "front->back events, \(configuration)")
+                    XCTAssertLessThanOrEqual(ours.backNotifications, perDirection, "back->front events, \(configuration)")
+                    XCTAssertLessThanOrEqual(ours.frontNotifications, reference.frontNotifications + slack, "vs ring.h, \(configuration)")
+                    XCTAssertLessThanOrEqual(ours.backNotifications, reference.backNotifications + slack, "vs ring.h, \(configuration)")
+                    XCTAssertLessThanOrEqual(perDirection - ours.frontNotifications, slack, "front->back events, \(configuration)")
+                    XCTAssertLessThanOrEqual(perDirection - ours.backNotifications, slack, "back->front events, \(configuration)")
                 }
             }
         }
