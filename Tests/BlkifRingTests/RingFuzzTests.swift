@@ -1,0 +1,103 @@
+// A hostile peer against our consumers: no trap, bounded work, typed errors only.
+
+import BlkifABI
+import BlkifRing
+import XCTest
+
+/// Between our calls, a hostile peer writes random bytes into slots and random values into the
+/// producer index we read. Our consumer must never trap (a trap kills the test process), never
+/// read outside the ring (see `make test-asan-ring`), return within a bounded number of calls,
+/// and report only ``RingError`` / ``RequestError``. Seeded: failures print the seed;
+/// `BLKIF_FUZZ_SEED` replays it, `BLKIF_FUZZ_SECONDS` runs longer.
+final class RingFuzzTests: XCTestCase {
+    /// Our BackRing against a hostile front.
+    func testHostileFrontCannotTrapOrStallOurBack() throws {
+        var random = SeededGenerator(seed: FuzzSettings.seed)
+        var tally = (taken: 0, requestErrors: 0, ringErrors: 0)
+        let deadline = ContinuousClock.now + FuzzSettings.duration
+        while ContinuousClock.now < deadline {
+            let memory = RingMemory(try HostilePeer.geometry(using: &random))
+            let start = RingIndex(UInt32.max - UInt32.random(in: 0...300, using: &random))
+            _ = FrontRing(initializing: memory.base, geometry: memory.geometry, startingAt: start)  // only the front initialises
+            var back = try BackRing(attachingTo: memory.base, geometry: memory.geometry, limits: RequestLimits(maximumSegments: 255))
+            var hostile = HostilePeer(ring: back.shared, random: random)
+            for _ in 0..<100 {
+                hostile.scribble(slots: Int.random(in: 0...4, using: &hostile.random))
+                hostile.publishRequests(near: back.responseProducer)
+                consume(&back, hostile: &hostile, tally: &tally)
+            }
+            random = hostile.random
+        }
+        let seed = FuzzSettings.seed
+        print("fuzz back (seed \(seed)): \(tally.taken) requests copied, \(tally.requestErrors) RequestErrors, \(tally.ringErrors) RingErrors")
+        XCTAssertGreaterThan(tally.taken, 0, "seed \(seed)")
+        XCTAssertGreaterThan(tally.requestErrors, 0, "seed \(seed)")
+        XCTAssertGreaterThan(tally.ringErrors, 0, "seed \(seed)")
+    }
+
+    /// Takes and answers requests until there are none. Bounded: entries seen before this pass
+    /// (left by an earlier error) plus at most one ring of newly published ones.
+    private func consume(_ back: inout BackRing, hostile: inout HostilePeer, tally: inout (taken: Int, requestErrors: Int, ringErrors: Int)) {
+        var calls = 0
+        do {
+            while let copy = try back.takeRequest() {
+                calls += 1
+                guard calls <= 2 * back.entryCount else {
+                    return XCTFail("more requests than the ring holds in one pass, seed \(FuzzSettings.seed)")
+                }
+                tally.taken += 1
+                do { _ = try copy.decode() } catch { tally.requestErrors += 1 }
+                let header = copy.header
+                back.writeResponse(Response(id: header.id, operation: header.operation, status: .error), entries: copy.entryCount)
+                hostile.scribble(slots: Int.random(in: 0...1, using: &hostile.random))  // between our reads
+            }
+        } catch {
+            tally.ringErrors += 1
+        }
+        _ = back.pushResponses()
+    }
+
+    /// Our FrontRing against a hostile back.
+    func testHostileBackCannotTrapOrStallOurFront() throws {
+        var random = SeededGenerator(seed: FuzzSettings.seed ^ 0xF00D)
+        var tally = (taken: 0, ringErrors: 0)
+        let deadline = ContinuousClock.now + FuzzSettings.duration
+        while ContinuousClock.now < deadline {
+            let memory = RingMemory(try HostilePeer.geometry(using: &random))
+            let start = RingIndex(UInt32.max - UInt32.random(in: 0...300, using: &random))
+            var front = FrontRing(initializing: memory.base, geometry: memory.geometry, startingAt: start)
+            var hostile = HostilePeer(ring: front.shared, random: random)
+            for _ in 0..<100 {
+                produce(&front, count: Int.random(in: 0...8, using: &hostile.random))
+                hostile.scribble(slots: Int.random(in: 0...4, using: &hostile.random))
+                hostile.publishResponses(near: front.responseConsumer)
+                var calls = 0
+                do {
+                    // a hostile id claims 0...3 entries for its response
+                    while try front.takeResponse(entries: { Int($0.id.rawValue % 4) }) != nil {
+                        calls += 1
+                        tally.taken += 1
+                        guard calls <= front.entryCount else { return XCTFail("unbounded responses, seed \(FuzzSettings.seed)") }
+                    }
+                } catch {
+                    tally.ringErrors += 1
+                }
+                XCTAssertLessThanOrEqual(front.freeRequests, front.entryCount, "seed \(FuzzSettings.seed)")
+            }
+            random = hostile.random
+        }
+        print("fuzz front (seed \(FuzzSettings.seed)): \(tally.taken) responses taken, \(tally.ringErrors) RingErrors")
+        XCTAssertGreaterThan(tally.taken, 0, "seed \(FuzzSettings.seed)")
+        XCTAssertGreaterThan(tally.ringErrors, 0, "seed \(FuzzSettings.seed)")
+    }
+
+    /// Publishes up to `count` one-entry reads.
+    private func produce(_ front: inout FrontRing, count: Int) {
+        for index in 0..<count {
+            guard let run = front.reserveRequest(entries: 1) else { break }
+            run.writeRequest(operation: .read, handle: DeviceHandle(1), id: RequestID(UInt64(index)), sector: Sector(0),
+                             segments: CollectionOfOne(Segment(grant: GrantRef(1))))
+        }
+        _ = front.pushRequests()
+    }
+}
