@@ -1,21 +1,17 @@
 # swift-blkif — build, test and benchmark.
 #
-#   make test    install what is missing of the Debian packages, then run every test
-#   make bench   install what is missing, build in release and run ringbench
-#   make test-asan  run the BlkifABI tests under the address sanitizer (slow)
-
+#   make test             install what is missing of the Debian packages, then run every test
+#   make bench            install what is missing, build in release and run ringbench (ARGS=...)
+#   make test-asan        the BlkifABI tests under the address sanitizer (slow)
 #   make test-asan-ring   the ring tests (fuzz included) under the address sanitizer
-#   make test-alloc-ring  the hot path's allocation and retain count, in an optimised build
+#   make test-alloc-ring  the ring hot path's allocation and retain count, in an optimised build
+#   make ringref          prebuild ringbench's C reference from Xen's headers
 
 SWIFT        ?= swift
 DEB_PACKAGES := libxen-dev gcc-multilib libnuma-dev xenstore-utils
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-<<<<<<< HEAD
-.PHONY: deps test test-asan bench
-=======
-.PHONY: deps test bench test-asan-ring test-alloc-ring
->>>>>>> ring-proof
+.PHONY: deps test bench ringref test-asan test-asan-ring test-alloc-ring
 
 # Installs the Debian packages the tests and the benchmark need, only when one is missing.
 deps:
@@ -31,24 +27,16 @@ deps:
 test: deps
 	$(SWIFT) test
 
-bench: deps
+bench: deps ringref
 	$(SWIFT) run -c release ringbench $(ARGS)
-
-<<<<<<< HEAD
-# Runs the BlkifABI unit and property tests under the address sanitizer: decoding random bytes
-# must never read or write outside the exact-size buffers the tests hand it. Slow; own build dir.
-# Leak detection is off: XCTest's runner keeps its test-case objects until exit.
-test-asan: deps
-	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter 'BlkifABITests'
 
 # Prebuilds the C reference of ringbench (Xen's ring.h/blkif.h macros), one library per layout,
 # where ringbench looks for it: .build/ringref/ringref-{native,x86_32}.so.
-RINGREF_DIR := .build/ringref
-RINGREF_SRC := Benchmarks/ringbench/reference/ringref.c
+RINGREF_DIR  := .build/ringref
+RINGREF_SRC  := Benchmarks/ringbench/reference/ringref.c
 RINGREF_DEPS := $(RINGREF_SRC) Benchmarks/ringbench/reference/ringref_layout.h Sources/CRingBenchSupport/include/ringref_abi.h
-RINGREF_CC := cc -O2 -shared -fPIC -Wall -ISources/CRingBenchSupport/include
+RINGREF_CC   := cc -O2 -shared -fPIC -Wall -ISources/CRingBenchSupport/include
 
-.PHONY: ringref
 ringref: $(RINGREF_DIR)/ringref-native.so $(RINGREF_DIR)/ringref-x86_32.so
 
 # Without Xen's headers it says so and builds nothing: ringbench then runs ours only.
@@ -64,15 +52,17 @@ $(RINGREF_DIR)/ringref-x86_32.so: $(RINGREF_DEPS)
 	    $(RINGREF_CC) -DRINGREF_X86_32 $(RINGREF_SRC) -o $@ -lpthread; \
 	else echo "ringref: <xen/io/blkif.h> missing (apt-get install libxen-dev); ringbench will run ours only"; fi
 
-bench: ringref
-=======
+# The BlkifABI unit and property tests under the address sanitizer: decoding random bytes must
+# never read or write outside the exact-size buffers the tests hand it. Slow; own build dir.
+# Leak detection is off: XCTest's runner keeps its test-case objects until exit.
+test-asan: deps
+	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter 'BlkifABITests'
+
 # The ring tests under the address sanitizer: the fuzzed consumers must never read outside the
 # ring. BLKIF_FUZZ_SECONDS=60 fuzzes longer; BLKIF_FUZZ_SEED=<seed> replays a failure.
-# Leak detection is off: XCTest leaves its test-case objects behind at exit.
 test-asan-ring: deps
 	ASAN_OPTIONS=detect_leaks=0 $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter BlkifRingTests
 
 # Allocations and retains on the hot path must be zero; only an optimised build can promise it.
 test-alloc-ring: deps
 	$(SWIFT) test -c release --scratch-path .build-release --filter InteropTests.RingAllocationTests
->>>>>>> ring-proof
