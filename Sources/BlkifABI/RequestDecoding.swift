@@ -11,10 +11,17 @@ extension BlkifRequest {
     /// - Parameter header: a private copy of the first entry (never shared memory).
     @inlinable @inline(__always)
     public static func entryCount(ofHeader header: UnsafeRawPointer, abi: ABI, limits: RequestLimits) -> Int {
-        let operation = Operation(rawValue: header.loadLittleEndian(at: BlkifLayout.operationOffset, as: UInt8.self))
-        guard operation.carriesSegments else { return 1 }
-        let segmentCount = Int(header.loadLittleEndian(at: BlkifLayout.secondByteOffset, as: UInt8.self))
-        guard segmentCount <= limits.maximumSegments else { return 1 }
+        entryCount(
+            operation: Operation(rawValue: header.loadLittleEndian(at: BlkifLayout.operationOffset, as: UInt8.self)),
+            segmentCount: Int(header.loadLittleEndian(at: BlkifLayout.secondByteOffset, as: UInt8.self)),
+            abi: abi, limits: limits)
+    }
+
+    /// Ring entries a request of `operation` and `nr_segments` `segmentCount` occupies (see
+    /// ``entryCount(ofHeader:abi:limits:)``), from header fields already copied out.
+    @inlinable @inline(__always)
+    public static func entryCount(operation: Operation, segmentCount: Int, abi: ABI, limits: RequestLimits) -> Int {
+        guard operation.carriesSegments, segmentCount <= limits.maximumSegments else { return 1 }
         return abi.entriesForSegments(segmentCount)
     }
 

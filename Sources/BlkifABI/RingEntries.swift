@@ -68,33 +68,41 @@ public struct RingEntries {
     ///
     /// Traps if the run is shorter than ``ABI/entriesForSegments(_:)`` or there are more than 255
     /// segments: both are the caller's bugs, not the peer's.
-    @inlinable
+    @inlinable @inline(__always)
     public func writeRequest(
         operation: Operation, handle: DeviceHandle, id: RequestID, sector: Sector, segments: some Collection<Segment>
     ) {
         let segmentCount = segments.count
         precondition(segmentCount <= ABI.maximumBlockSegments, "nr_segments is a byte: at most 255 segments")
         precondition(count >= abi.entriesForSegments(segmentCount), "the run is too short for its segment blocks")
-        request.writeHeader(
-            operation: operation, segmentCount: UInt8(segmentCount), handle: handle, id: id, sector: sector)
-        var iterator = segments.makeIterator()
         let header = request
+        header.writeHeader(operation: operation, segmentCount: UInt8(segmentCount), handle: handle, id: id, sector: sector)
+        var iterator = segments.makeIterator()
         var index = 0
         while index < ABI.segmentsPerHeader, let segment = iterator.next() {
             header.setSegment(index, to: segment)
             index += 1
         }
-        // Segment blocks, filled in order: no division per segment.
+        if segmentCount > ABI.segmentsPerHeader {
+            writeBlocks(from: &iterator, count: segmentCount - index)
+        }
+    }
+
+    /// Fills segment blocks 1, 2, … in order with the next `count` segments: no division per
+    /// segment.
+    @inlinable
+    func writeBlocks<Segments: IteratorProtocol<Segment>>(from iterator: inout Segments, count: Int) {
+        var left = count
         var entryIndex = 1
-        while index < segmentCount {
+        while left > 0 {
             let block = SegmentBlockView(entry(entryIndex), abi: abi)
             var slot = 0
             while slot < block.capacity, let segment = iterator.next() {
                 block.setSegment(slot, to: segment)
                 slot += 1
-                index += 1
             }
-            guard slot > 0 else { break }  // the collection had fewer elements than its count
+            guard slot > 0 else { return }  // the collection had fewer elements than its count
+            left -= slot
             entryIndex += 1
         }
     }

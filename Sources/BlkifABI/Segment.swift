@@ -67,37 +67,41 @@ public struct Segment: Hashable, Sendable, CustomStringConvertible {
 @frozen
 public struct SegmentList: RandomAccessCollection {
     @usableFromInline let base: UnsafeRawPointer
-    @usableFromInline let headerOffset: Int
-    @usableFromInline let headerCapacity: Int
+    /// Size of a ring entry, or 0 when the segments are contiguous (indirect pages).
     @usableFromInline let entrySize: Int
-    @usableFromInline let perBlock: Int
     /// Number of segments.
     public let count: Int
 
-    @inlinable
-    init(base: UnsafeRawPointer, count: Int, headerOffset: Int, headerCapacity: Int, entrySize: Int, perBlock: Int) {
+    /// Segments laid out as a request entry followed by segment blocks, in one ABI.
+    @inlinable @inline(__always)
+    init(entries base: UnsafeRawPointer, count: Int, abi: ABI) {
         self.base = base
         self.count = count
-        self.headerOffset = headerOffset
-        self.headerCapacity = headerCapacity
-        self.entrySize = entrySize
-        self.perBlock = perBlock
-    }
-
-    /// Segments laid out as a request entry followed by segment blocks, in one ABI.
-    @inlinable
-    init(entries base: UnsafeRawPointer, count: Int, abi: ABI) {
-        let layout = abi.layout
-        self.init(
-            base: base, count: count, headerOffset: layout.requestSegments,
-            headerCapacity: ABI.segmentsPerHeader, entrySize: layout.entrySize, perBlock: layout.segmentsPerBlock)
+        self.entrySize = abi.layout.entrySize
     }
 
     /// Segments stored back to back, as in an indirect page.
     @inlinable
     init(contiguous base: UnsafeRawPointer, count: Int) {
-        self.init(base: base, count: count, headerOffset: 0, headerCapacity: count, entrySize: 0, perBlock: 1)
+        self.base = base
+        self.count = count
+        self.entrySize = 0
     }
+
+    /// Offset of `seg[0]` in the first entry: 24 on x86_64, 20 on x86_32, 0 when contiguous.
+    /// A request entry ends with its 11 segments, so `seg[0]` is 88 bytes before its end.
+    @inlinable @inline(__always)
+    var headerOffset: Int {
+        entrySize == 0 ? 0 : entrySize - ABI.segmentsPerHeader * BlkifLayout.segmentSize
+    }
+
+    /// Segments before the first segment block: 11, or all of them when contiguous.
+    @inlinable @inline(__always)
+    var headerCapacity: Int { entrySize == 0 ? count : ABI.segmentsPerHeader }
+
+    /// Segments per segment block.
+    @inlinable @inline(__always)
+    var perBlock: Int { entrySize / BlkifLayout.segmentSize }
 
     /// Always 0.
     @inlinable public var startIndex: Int { 0 }
@@ -139,7 +143,8 @@ public struct SegmentList: RandomAccessCollection {
             leftInBlock = list.headerCapacity
         }
 
-        @inlinable
+        /// The next segment, or `nil` after the last.
+        @inlinable @inline(__always)
         public mutating func next() -> Segment? {
             guard index < list.count else { return nil }
             if leftInBlock == 0 {

@@ -92,19 +92,49 @@ public struct BackRing: ~Copyable {
             try refreshRequests()
             if unconsumedRequests == 0 { return nil }
         }
-        let entrySize = shared.geometry.abi.layout.entrySize
-        let run = shared.entries(from: requestConsumer, count: 1)
-        Self.copyEntry(to: copy, from: run.entry(0), entrySize: entrySize)
+        // One branch on the ABI, then a body in which every offset is a constant.
+        if shared.geometry.abi.resolved == .x86_32 {
+            return try takePublishedRequest(abi: .x86_32)
+        }
+        return try takePublishedRequest(abi: .x86_64)
+    }
+
+    /// ``takeRequest()`` once a request is known to be published, for a constant `abi`.
+    @inlinable @inline(__always)
+    mutating func takePublishedRequest(abi: ABI) throws(RingError) -> RequestCopy {
+        let entrySize = abi.layout.entrySize
+        let source = shared.entries(from: requestConsumer, count: 1).entry(0)
+        // The bytes before `id` (operation, nr_segments, handle; 8 on x86_64, 4 on x86_32) are
+        // read once into a register, which decides the entry count. The rest of the entry is
+        // copied from `id` on, 104 bytes in both ABIs, in 16-byte moves: every 64-bit field and
+        // segment then lies inside one move, so reading it back from the copy is forwarded from
+        // the store instead of stalling.
+        let first: UInt64
+        if abi.layout.requestID == 8 {
+            first = source.loadUnaligned(as: UInt64.self)
+            copy.storeBytes(of: first, as: UInt64.self)
+        } else {
+            let word = source.loadUnaligned(as: UInt32.self)
+            copy.storeBytes(of: word, as: UInt32.self)
+            first = UInt64(word)
+        }
+        let prefix = abi.layout.requestID
+        (copy + prefix).copyMemory(from: source + prefix, byteCount: Self.entryTail)
         // Compiler barrier: later reads use the copy, never re-load the shared slot.
         atomicMemoryFence(ordering: .acquiring)
-        let count = min(BlkifRequest.entryCount(ofHeader: copy, abi: shared.geometry.abi, limits: limits), copyCapacity)
+        let header = UInt64(littleEndian: first)
+        let count = min(
+            BlkifRequest.entryCount(
+                operation: Operation(rawValue: UInt8(truncatingIfNeeded: header)),
+                segmentCount: Int(UInt8(truncatingIfNeeded: header >> 8)), abi: abi, limits: limits),
+            copyCapacity)
         if count > 1 {
             try copyBlocks(count: count, entrySize: entrySize)
         }
         _requestConsumer = requestConsumer.advanced(by: UInt32(truncatingIfNeeded: count))
         return RequestCopy(
             bytes: UnsafeRawBufferPointer(start: copy, count: count * entrySize), entryCount: count,
-            abi: shared.geometry.abi, limits: limits)
+            abi: abi, limits: limits)
     }
 
     /// Copies the segment blocks of a `count`-entry request that starts at `requestConsumer`.
@@ -121,8 +151,10 @@ public struct BackRing: ~Copyable {
         atomicMemoryFence(ordering: .acquiring)
     }
 
-    /// Copies one entry: a fixed-size copy for each ABI's entry size, which the compiler turns
-    /// into a few vector moves instead of a call to memmove.
+    /// Bytes of a request entry from `id` to its end: 104 in both ABIs (112 − 8, 108 − 4).
+    @inlinable static var entryTail: Int { 104 }
+
+    /// Copies one whole entry (a segment block), fixed-size per ABI like ``copyEntryTail``.
     @inlinable @inline(__always)
     static func copyEntry(to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, entrySize: Int) {
         switch entrySize {
@@ -204,6 +236,10 @@ public struct RequestCopy {
     /// Validates the copy into a typed request (see ``BlkifRequest/decode(_:abi:limits:)``).
     @_transparent  // like decode: `@inline(__always)` is not honoured across modules here
     public func decode() throws(RequestError) -> BlkifRequest {
-        try BlkifRequest.decode(bytes, abi: abi, limits: limits)
+        // One branch on the ABI, then a decoder in which every offset is a constant.
+        if abi.resolved == .x86_32 {
+            return try BlkifRequest.decode(bytes, abi: .x86_32, limits: limits)
+        }
+        return try BlkifRequest.decode(bytes, abi: .x86_64, limits: limits)
     }
 }
