@@ -42,25 +42,38 @@ extension BlkifRequest {
         }
         let operation = Operation(rawValue: base.loadLittleEndian(at: BlkifLayout.operationOffset, as: UInt8.self))
         let id = RequestID(base.loadLittleEndian(at: layout.requestID, as: UInt64.self))
+        // Reads, writes and discards inline; the rarer operations out of line, so the caller's
+        // loop stays small.
         switch operation.rawValue {
         case Operation.read.rawValue:
             return .read(try decodeTransfer(bytes, abi: abi, limits: limits, id: id, operation: operation, minimum: 1))
         case Operation.write.rawValue:
             return .write(try decodeTransfer(bytes, abi: abi, limits: limits, id: id, operation: operation, minimum: 1))
+        case Operation.discard.rawValue:
+            return .discard(try decodeDiscard(base, abi: abi, limits: limits, id: id))
+        default:
+            return try decodeRare(bytes, abi: abi, limits: limits, id: id, operation: operation)
+        }
+    }
+
+    /// Barrier, flush, indirect and unknown operations (cold path).
+    @usableFromInline @inline(never)
+    static func decodeRare(
+        _ bytes: UnsafeRawBufferPointer, abi: ABI, limits: RequestLimits, id: RequestID, operation: Operation
+    ) throws(RequestError) -> BlkifRequest {
+        switch operation.rawValue {
         case Operation.writeBarrier.rawValue:
             return .writeBarrier(try decodeTransfer(bytes, abi: abi, limits: limits, id: id, operation: operation, minimum: 0))
         case Operation.flushDiskCache.rawValue:
             return .flushDiskCache(try decodeTransfer(bytes, abi: abi, limits: limits, id: id, operation: operation, minimum: 0))
-        case Operation.discard.rawValue:
-            return .discard(try decodeDiscard(base, abi: abi, limits: limits, id: id))
         case Operation.indirect.rawValue:
-            return .indirect(try decodeIndirect(base, abi: abi, limits: limits, id: id))
+            return .indirect(try decodeIndirect(bytes.baseAddress.unsafelyUnwrapped, abi: abi, limits: limits, id: id))
         default:
             throw RequestError.failure(id, operation, .unknownOperation)
         }
     }
 
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline  // see decode
     static func decodeTransfer(
         _ bytes: UnsafeRawBufferPointer, abi: ABI, limits: RequestLimits, id: RequestID, operation: Operation, minimum: Int
     ) throws(RequestError) -> Transfer {
@@ -78,7 +91,11 @@ extension BlkifRequest {
         }
         let sector = Sector(base.loadLittleEndian(at: layout.requestSector, as: UInt64.self))
         let segments = SegmentList(entries: base, count: count, abi: abi)
-        try validate(segments, id: id, operation: operation, sector: sector, capacity: limits.capacity)
+        if count <= ABI.segmentsPerHeader {
+            try validateHeaderSegments(base + layout.requestSegments, count: count, id: id, operation: operation, sector: sector, capacity: limits.capacity)
+        } else {
+            try validate(segments, id: id, operation: operation, sector: sector, capacity: limits.capacity)
+        }
         let handle = DeviceHandle(base.loadLittleEndian(at: BlkifLayout.handleOffset, as: UInt16.self))
         return Transfer(id: id, handle: handle, sector: sector, segments: segments)
     }
@@ -95,6 +112,21 @@ extension BlkifRequest {
             guard segment.isValid else { throw RequestError.invalidSegment(segment, index: index, id: id, operation: operation) }
             sectors &+= UInt64(segment.lastSector &- segment.firstSector) &+ 1  // safe: at most 4096 × 8
             index &+= 1
+        }
+        try checkRange(sector: sector, count: sectors, capacity: capacity, id: id, operation: operation)
+    }
+
+    /// ``validate(_:id:operation:sector:capacity:)`` for at most 11 segments, all in the header
+    /// entry: one 8-byte load and one test per segment.
+    @inlinable @inline(__always)
+    static func validateHeaderSegments(
+        _ first: UnsafeRawPointer, count: Int, id: RequestID, operation: Operation, sector: Sector, capacity: Sector?
+    ) throws(RequestError) {
+        var sectors: UInt64 = 0
+        for index in 0..<count {
+            let segment = Segment(at: first + index &* BlkifLayout.segmentSize)
+            guard segment.isValid else { throw RequestError.invalidSegment(segment, index: index, id: id, operation: operation) }
+            sectors &+= UInt64(segment.lastSector &- segment.firstSector) &+ 1
         }
         try checkRange(sector: sector, count: sectors, capacity: capacity, id: id, operation: operation)
     }
