@@ -67,8 +67,14 @@ extension WorkloadShape {
         case .discard(let discard):
             return discard.sector == sector && discard.sectorCount == 8
         case .read(let transfer), .write(let transfer):
-            return transfer.sector == sector && transfer.segments.count == segments(i)
-                && WorkloadSegments(request: i, count: segments(i)).elementsEqual(transfer.segments)
+            guard transfer.sector == sector, transfer.segments.count == segments(i) else { return false }
+            // One pass over the decoded segments, as the C reference's check does.
+            var j = 0
+            for segment in transfer.segments {
+                guard segment == workloadSegment(request: i, j) else { return false }
+                j &+= 1
+            }
+            return true
         default:
             return false
         }
@@ -86,9 +92,13 @@ struct WorkloadSegments: RandomAccessCollection {
     @inlinable var endIndex: Int { count }
 
     @inlinable
-    subscript(j: Int) -> Segment {
-        Segment(grant: GrantRef(UInt32(truncatingIfNeeded: request &+ j)), firstSector: 0, lastSector: 7)
-    }
+    subscript(j: Int) -> Segment { workloadSegment(request: request, j) }
+}
+
+/// Segment `j` of request `i` in every workload: gref `i + j`, sectors 0...7.
+@inline(__always)
+func workloadSegment(request i: Int, _ j: Int) -> Segment {
+    Segment(grant: GrantRef(UInt32(truncatingIfNeeded: i &+ j)), firstSector: 0, lastSector: 7)
 }
 
 /// `1seg`: one segment, read/write alternating.

@@ -72,6 +72,21 @@ public struct RingEntries {
     public func writeRequest(
         operation: Operation, handle: DeviceHandle, id: RequestID, sector: Sector, segments: some Collection<Segment>
     ) {
+        // One branch on the ABI, then a body in which every offset is a constant.
+        if abi.resolved == .x86_32 {
+            RingEntries(ring: ring, mask: mask, first: first, count: count, abi: .x86_32)
+                .writeRequestBody(operation: operation, handle: handle, id: id, sector: sector, segments: segments)
+        } else {
+            RingEntries(ring: ring, mask: mask, first: first, count: count, abi: .x86_64)
+                .writeRequestBody(operation: operation, handle: handle, id: id, sector: sector, segments: segments)
+        }
+    }
+
+    /// ``writeRequest(operation:handle:id:sector:segments:)`` once the ABI is a constant.
+    @inlinable @inline(__always)
+    func writeRequestBody(
+        operation: Operation, handle: DeviceHandle, id: RequestID, sector: Sector, segments: some Collection<Segment>
+    ) {
         let segmentCount = segments.count
         precondition(segmentCount <= ABI.maximumBlockSegments, "nr_segments is a byte: at most 255 segments")
         precondition(count >= abi.entriesForSegments(segmentCount), "the run is too short for its segment blocks")
