@@ -1,6 +1,6 @@
 # swift-blkif — build, test and benchmark.
 #
-#   make test             install what is missing of the Debian packages, then run every test
+#   make test             install what is missing of the Debian packages, run every test, smoke-run ringbench
 #   make bench            install what is missing, build in release and run ringbench (ARGS=...)
 #   make test-asan        the BlkifABI tests under the address sanitizer (slow)
 #   make test-asan-ring   the ring tests (fuzz included) under the address sanitizer
@@ -24,8 +24,11 @@ deps:
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
-test: deps
+# Every test, then ringbench's quick smoke run in release: both sides check every response and
+# our side must make no heap allocation per request (a failure of either fails the target).
+test: deps ringref
 	$(SWIFT) test
+	$(SWIFT) run -c release ringbench --quick
 
 bench: deps ringref
 	$(SWIFT) run -c release ringbench $(ARGS)
