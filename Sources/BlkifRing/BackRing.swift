@@ -180,14 +180,8 @@ public struct BackRing: ~Copyable {
     @inlinable
     public mutating func pushResponses() -> NotifyDecision {
         let old = responsesPublished
-        let new = responseProducer
-        // front sees responses before the updated producer index
-        shared.responseProducer.pointee.store(new, ordering: .releasing)
-        responsesPublished = new
-        // front sees the new index before we read rsp_event
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
-        let event = shared.responseEvent.pointee.load(ordering: .relaxed)
-        return SharedRing.crossed(event: event, old: old, new: new)
+        responsesPublished = responseProducer
+        return shared.publish(responseProducer, after: old, to: shared.responseProducer, peerEvent: shared.responseEvent)
     }
 
     /// `RING_FINAL_CHECK_FOR_REQUESTS`: before sleeping, asks for an event on the next request
@@ -196,9 +190,7 @@ public struct BackRing: ~Copyable {
     @inlinable
     public mutating func finalCheckForRequests() throws(RingError) -> Bool {
         if try pendingRequests() > 0 { return true }
-        shared.requestEvent.pointee.store(requestConsumer.advanced(by: 1), ordering: .relaxed)
-        // the event index is visible before we re-read req_prod
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        shared.armEvent(shared.requestEvent, after: requestConsumer)
         return try pendingRequests() > 0
     }
 }

@@ -71,14 +71,8 @@ public struct FrontRing {
     @inlinable
     public mutating func pushRequests() -> NotifyDecision {
         let old = requestsPublished
-        let new = requestProducer
-        // back sees requests before the updated producer index
-        shared.requestProducer.pointee.store(new, ordering: .releasing)
-        requestsPublished = new
-        // back sees the new index before we read req_event
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
-        let event = shared.requestEvent.pointee.load(ordering: .relaxed)
-        return SharedRing.crossed(event: event, old: old, new: new)
+        requestsPublished = requestProducer
+        return shared.publish(requestProducer, after: old, to: shared.requestProducer, peerEvent: shared.requestEvent)
     }
 
     /// Responses published and not yet consumed (`RING_HAS_UNCONSUMED_RESPONSES`), after
@@ -126,9 +120,7 @@ public struct FrontRing {
     @inlinable
     public mutating func finalCheckForResponses() throws(RingError) -> Bool {
         if try pendingResponses() > 0 { return true }
-        shared.responseEvent.pointee.store(responseConsumer.advanced(by: 1), ordering: .relaxed)
-        // the event index is visible before we re-read rsp_prod
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        shared.armEvent(shared.responseEvent, after: responseConsumer)
         return try pendingResponses() > 0
     }
 }

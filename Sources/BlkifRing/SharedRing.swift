@@ -64,11 +64,30 @@ public struct SharedRing {
         requestProducer.pointee.store(start, ordering: .releasing)
     }
 
-    /// Whether publishing `new` (previously `old`) crossed the peer's event index `event`:
+    /// `RING_PUSH_*_AND_CHECK_NOTIFY` for either direction: publishes `new` (previously `old`)
+    /// in `producer` and says whether that crossed the peer's `event` index,
     /// ring.h's `(new - event) < (new - old)`.
-    @inlinable
-    static func crossed(event: RingIndex, old: RingIndex, new: RingIndex) -> NotifyDecision {
-        new.distance(from: event) < new.distance(from: old) ? .notifyPeer : .noNotification
+    @inlinable @inline(__always)
+    func publish(
+        _ new: RingIndex, after old: RingIndex,
+        to producer: UnsafeMutablePointer<Atomic<RingIndex>>, peerEvent event: UnsafeMutablePointer<Atomic<RingIndex>>
+    ) -> NotifyDecision {
+        // the peer sees the entries before the updated producer index
+        producer.pointee.store(new, ordering: .releasing)
+        // the peer sees the new index before we read its event index
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        let wanted = event.pointee.load(ordering: .relaxed)
+        return new.distance(from: wanted) < new.distance(from: old) ? .notifyPeer : .noNotification
+    }
+
+    /// The middle of `RING_FINAL_CHECK_FOR_*`: asks for an event when the peer produces the entry
+    /// after `consumer`, and makes that request visible before the caller re-reads the peer's
+    /// producer index.
+    @inlinable @inline(__always)
+    func armEvent(_ event: UnsafeMutablePointer<Atomic<RingIndex>>, after consumer: RingIndex) {
+        event.pointee.store(consumer.advanced(by: 1), ordering: .relaxed)
+        // the event index is visible before the producer index is re-read
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
     }
 }
 
