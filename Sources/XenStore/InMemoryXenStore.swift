@@ -16,11 +16,12 @@ public final class InMemoryXenStore: XenStore {
     /// A new empty tree, with a domain-0 session on it.
     public convenience init() { self.init(core: StoreCore(), domain: .dom0) }
 
-    init(core: StoreCore, domain: DomainID) {
+    /// A session on `core`; its watch events go to `sink` if given, else to `events`.
+    init(core: StoreCore, domain: DomainID, sink: StoreCore.Sink? = nil) {
         self.core = core
         self.domain = domain
         let events = self.events
-        caller = Caller(session: core.openSession { events.push($0) }, domain: domain)
+        caller = Caller(session: core.openSession(sink: sink ?? { events.push($0) }), domain: domain)
     }
 
     deinit { close() }
