@@ -52,6 +52,9 @@ struct StoreState: Sendable {
     private var nextTransaction: UInt32 = 1
     private var watches: [RegisteredWatch] = []
 
+    /// How many watches are registered, over all sessions.
+    var watchCount: Int { watches.count }
+
     /// Runs a read-only query against the live tree or the caller's transaction.
     mutating func query<R>(_ tx: TransactionID?, _ caller: Caller, touching path: String,
                            _ body: (NodeTree) throws(XenStoreError) -> R) throws(XenStoreError) -> R {
