@@ -20,6 +20,7 @@ public final class XenStoreServer: Sendable {
 
     private let listener: Int32
     private let wakePipe: (read: Int32, write: Int32)
+    private let started = Atomic<Bool>(false)
     private let stopping = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -41,8 +42,9 @@ public final class XenStoreServer: Sendable {
         wakePipe = (fds[0], fds[1])
     }
 
-    /// Starts serving on a background thread.
+    /// Starts serving on a background thread; later calls do nothing.
     public func start() {
+        guard !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let loop = ServerLoop(listener: listener, wakeFD: wakePipe.read, core: store.core, wake: wakeCallback())
         let thread = Thread { [self] in
             loop.run { stopping.load(ordering: .acquiring) }
@@ -52,11 +54,13 @@ public final class XenStoreServer: Sendable {
         thread.start()
     }
 
-    /// Stops serving, disconnects every client, closes and removes the socket. Call once, after `start()`.
+    /// Stops serving, disconnects every client, closes and removes the socket; later calls do nothing.
     public func stop() {
-        stopping.store(true, ordering: .releasing)
-        wakeCallback()()
-        finished.wait()
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        if started.exchange(true, ordering: .acquiringAndReleasing) {
+            wakeCallback()()
+            finished.wait()
+        }
         Glibc.close(listener)
         Glibc.close(wakePipe.read)
         Glibc.close(wakePipe.write)

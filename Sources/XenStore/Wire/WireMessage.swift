@@ -72,9 +72,6 @@ struct WireFramer {
 
     private var buffer: [UInt8] = []
 
-    /// Whether part of a message has arrived but not all of it.
-    var hasPartialMessage: Bool { !buffer.isEmpty }
-
     /// Adds received bytes.
     mutating func append(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
 
