@@ -1,0 +1,69 @@
+import Glibc
+
+/// The poll(2) loop of `XenStoreServer`: accepts clients, reads and answers their requests,
+/// forwards watch events and drops dead connections.
+///
+/// Confined to the server thread once `run` starts (hence the unchecked `Sendable`).
+final class ServerLoop: @unchecked Sendable {
+    private let listener: Int32
+    private let wakeFD: Int32
+    private let core: StoreCore
+    private let wake: @Sendable () -> Void
+    private var connections: [ServerConnection] = []
+
+    init(listener: Int32, wakeFD: Int32, core: StoreCore, wake: @escaping @Sendable () -> Void) {
+        self.listener = listener
+        self.wakeFD = wakeFD
+        self.core = core
+        self.wake = wake
+    }
+
+    /// Serves until `shouldStop` returns true (checked whenever the wake pipe is written), then
+    /// closes every connection.
+    func run(until shouldStop: () -> Bool) {
+        while !shouldStop() {
+            var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)]
+            for connection in connections {
+                let events = (connection.wantsInput ? POLLIN : 0) | (connection.wantsOutput ? POLLOUT : 0)
+                fds.append(pollfd(fd: connection.fd, events: Int16(events), revents: 0))
+            }
+            guard poll(&fds, nfds_t(fds.count), -1) >= 0 || errno == EINTR else { break }
+            if fds[1].revents != 0 { drainWakePipe() }
+            if fds[0].revents & Int16(POLLIN) != 0 { accept() }
+            service(Array(fds.dropFirst(2)))
+        }
+        connections.forEach { $0.close() }
+        connections.removeAll()
+    }
+
+    /// Handles the poll results of the connections polled (a prefix of `connections`).
+    private func service(_ results: [pollfd]) {
+        for (connection, result) in zip(connections, results) {
+            if result.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { connection.receive() }
+            if result.revents & Int16(POLLNVAL) != 0 { connection.markDead() }
+        }
+        for connection in connections {
+            connection.collectEvents()
+            connection.flush()
+        }
+        let dead = connections.filter(\.isDead)
+        connections.removeAll(where: \.isDead)
+        dead.forEach { $0.close() }
+    }
+
+    private func accept() {
+        let fd = Glibc.accept(listener, nil, nil)
+        guard fd >= 0 else { return }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        guard connections.count < XenStoreServer.maxClients else {
+            close(fd)
+            return
+        }
+        connections.append(ServerConnection(fd: fd, core: core, wake: wake))
+    }
+
+    private func drainWakePipe() {
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while read(wakeFD, &buffer, buffer.count) > 0 {}
+    }
+}

@@ -1,5 +1,0 @@
-import XCTest
-
-final class XenStoreTestsPlaceholder: XCTestCase {
-    func testPlaceholder() {}
-}
