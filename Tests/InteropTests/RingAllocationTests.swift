@@ -46,15 +46,23 @@ final class RingAllocationTests: XCTestCase {
         let (allocationsBefore, retainsBefore, liveBefore) = (allocations(), retains(), frees())
         mismatches += try roundTrips(Self.roundTrips, front: &front, back: &back)
         let (allocated, retained, live) = (allocations() - allocationsBefore, retains() - retainsBefore, frees())
-        let optimised = !_isDebugAssertConfiguration()
-        print("hot path (\(optimised ? "optimised" : "-Onone")): \(Self.roundTrips) round trips, \(allocated) allocations, "
+        print("hot path (\(Self.build)): \(Self.roundTrips) round trips, \(allocated) allocations, "
               + "\(retained) retains, \(live - liveBefore) frees, \(mismatches) mismatches")
         XCTAssertEqual(mismatches, 0)
-        XCTAssertEqual(live - liveBefore, allocated, "allocations outlived the loop")
-        guard optimised else { return }
+        // No growth: the loop frees at least what it allocates (it may also free what the
+        // warm-up left to lazy release).
+        XCTAssertGreaterThanOrEqual(live - liveBefore, allocated, "allocations outlived the loop")
+        #if !DEBUG
         XCTAssertEqual(allocated, 0)
         XCTAssertEqual(retained, 0)
+        #endif
     }
+
+    #if DEBUG
+    static let build = "-Onone"
+    #else
+    static let build = "optimised"
+    #endif
 
     /// `count` one-at-a-time round trips; returns how many came back wrong (no XCTest calls inside).
     private func roundTrips(_ count: Int, front: inout FrontRing, back: inout BackRing) throws -> Int {
