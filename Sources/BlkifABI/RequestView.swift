@@ -58,14 +58,14 @@ public struct RequestView {
     }
 
     /// Writes `seg[index]` (all 8 bytes), for `index` in `0..<11`; traps outside.
-    @inlinable
+    @inlinable @inline(__always)
     public func setSegment(_ index: Int, to segment: Segment) {
         precondition(index >= 0 && index < ABI.segmentsPerHeader, "header segment index out of range")
         segment.store(at: pointer + abi.layout.requestSegments + index * BlkifLayout.segmentSize)
     }
 
     /// Writes every header field at once, padding included (the bytes before `seg[0]`).
-    @inlinable
+    @inlinable @inline(__always)
     public func writeHeader(operation: Operation, segmentCount: UInt8, handle: DeviceHandle, id: RequestID, sector: Sector) {
         let layout = abi.layout
         let first = UInt32(operation.rawValue) | UInt32(segmentCount) << 8 | UInt32(handle.rawValue) << 16

@@ -35,7 +35,7 @@ public struct ResponseView {
     }
 
     /// Writes the whole response: id, operation, status and every padding byte, as two stores.
-    @inlinable
+    @inlinable @inline(__always)
     public func write(id: RequestID, operation: Operation, status: Status) {
         pointer.storeLittleEndian(id.rawValue, at: BlkifLayout.responseID)
         let tail = UInt32(operation.rawValue) | UInt32(UInt16(bitPattern: status.rawValue)) << 16
@@ -47,7 +47,7 @@ public struct ResponseView {
     }
 
     /// Copies the response out: id, operation and status read once each.
-    @inlinable
+    @inlinable @inline(__always)
     public func copy() -> Response {
         Response(id: id, operation: operation, status: status)
     }

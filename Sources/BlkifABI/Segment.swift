@@ -44,13 +44,13 @@ public struct Segment: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Loads the segment at `pointer`: one 8-byte read.
-    @inlinable
+    @inlinable @inline(__always)
     init(at pointer: UnsafeRawPointer) {
         self.init(packed: pointer.loadLittleEndian(at: 0, as: UInt64.self))
     }
 
     /// Stores the segment at `pointer`, all 8 bytes, padding zeroed: one 8-byte write.
-    @inlinable
+    @inlinable @inline(__always)
     func store(at pointer: UnsafeMutableRawPointer) {
         pointer.storeLittleEndian(packed, at: 0)
     }
@@ -148,15 +148,15 @@ public struct SegmentList: RandomAccessCollection {
         public mutating func next() -> Segment? {
             guard index < list.count else { return nil }
             if leftInBlock == 0 {
-                blockStart += list.entrySize
+                blockStart &+= list.entrySize  // safe: at most 20 entries of 112 bytes
                 offset = blockStart
                 leftInBlock = list.perBlock
             }
             // safe: decoding checked that every segment of `count` lies inside the copied bytes.
             let segment = Segment(at: list.base + offset)
-            index += 1
-            offset += BlkifLayout.segmentSize
-            leftInBlock -= 1
+            index &+= 1  // safe: below count
+            offset &+= BlkifLayout.segmentSize
+            leftInBlock &-= 1  // safe: positive here
             return segment
         }
     }

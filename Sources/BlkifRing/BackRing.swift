@@ -166,7 +166,7 @@ public struct BackRing: ~Copyable {
 
     /// Writes a response in place (every byte, padding included) and reserves `entries` entries
     /// for it: as many as its request occupied. Visible to the front at ``pushResponses()``.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func writeResponse(_ response: Response, entries: Int = 1) {
         precondition(entries >= 1 && Int(requestConsumer.distance(from: responseProducer)) >= entries,
                      "a response needs a consumed request of as many entries")

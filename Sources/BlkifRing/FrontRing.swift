@@ -57,7 +57,7 @@ public struct FrontRing {
 
     /// Reserves the next `entries` entries for one request and returns them to be written in
     /// place, or `nil` when fewer are free. The request becomes visible at ``pushRequests()``.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func reserveRequest(entries: Int = 1) -> RingEntries? {
         precondition(entries >= 1, "a request occupies at least one entry")
         guard entries <= freeRequests else { return nil }
@@ -98,7 +98,7 @@ public struct FrontRing {
     /// Copies out the next response, if one is published, and consumes the entries it occupies:
     /// `entries(response)`, 1 unless its request used segment blocks (the front knows from `id`).
     /// - Throws: ``RingError`` if `rsp_prod` is invalid or the response claims unpublished entries.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func takeResponse(entries: (Response) -> Int = { _ in 1 }) throws(RingError) -> Response? {
         if responsesSeen == responseConsumer {
             try refreshResponses()
