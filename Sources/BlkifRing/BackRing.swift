@@ -138,7 +138,7 @@ public struct BackRing: ~Copyable {
     }
 
     /// Copies the segment blocks of a `count`-entry request that starts at `requestConsumer`.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func copyBlocks(count: Int, entrySize: Int) throws(RingError) {
         if unconsumedRequests < count { try refreshRequests() }
         guard unconsumedRequests >= count else {
@@ -146,23 +146,14 @@ public struct BackRing: ~Copyable {
         }
         let run = shared.entries(from: requestConsumer, count: count)
         for index in 1..<count {
-            Self.copyEntry(to: copy + index * entrySize, from: run.entry(index), entrySize: entrySize)
+            // entrySize is a constant here (see takePublishedRequest): a few inline vector moves.
+            (copy + index * entrySize).copyMemory(from: run.entry(index), byteCount: entrySize)
         }
         atomicMemoryFence(ordering: .acquiring)
     }
 
     /// Bytes of a request entry from `id` to its end: 104 in both ABIs (112 − 8, 108 − 4).
     @inlinable static var entryTail: Int { 104 }
-
-    /// Copies one whole entry (a segment block), fixed-size per ABI like ``copyEntryTail``.
-    @inlinable @inline(__always)
-    static func copyEntry(to destination: UnsafeMutableRawPointer, from source: UnsafeRawPointer, entrySize: Int) {
-        switch entrySize {
-        case 112: destination.copyMemory(from: source, byteCount: 112)
-        case 108: destination.copyMemory(from: source, byteCount: 108)
-        default: destination.copyMemory(from: source, byteCount: entrySize)
-        }
-    }
 
     /// Writes a response in place (every byte, padding included) and reserves `entries` entries
     /// for it: as many as its request occupied. Visible to the front at ``pushResponses()``.
