@@ -44,7 +44,9 @@ public struct BackRing: ~Copyable {
         _responseProducer = responses
         responsesPublished = responses
         requestsSeen = requests
-        copyCapacity = min(geometry.abi.entriesForSegments(limits.maximumSegments), geometry.entryCount)
+        // A 255-segment request takes at most 20 entries; the smallest ring holds 32.
+        copyCapacity = geometry.abi.entriesForSegments(limits.maximumSegments)
+        precondition(copyCapacity <= geometry.entryCount, "the ring cannot hold the largest request")
         copy = .allocate(byteCount: copyCapacity * geometry.abi.layout.entrySize, alignment: 16)
     }
 
@@ -88,9 +90,11 @@ public struct BackRing: ~Copyable {
     /// - Throws: ``RingError`` if `req_prod` is invalid or the request spans unpublished entries.
     @inlinable @inline(__always)
     public mutating func takeRequest() throws(RingError) -> RequestCopy? {
-        if unconsumedRequests == 0 {
+        // With `req_prod` validated (at most a ring ahead of our responses), the published count
+        // never exceeds the room ring.h clamps to, so "any published" is the whole test here.
+        if requestsSeen == requestConsumer {
             try refreshRequests()
-            if unconsumedRequests == 0 { return nil }
+            if requestsSeen == requestConsumer { return nil }
         }
         // One branch on the ABI, then a body in which every offset is a constant.
         if shared.geometry.abi.resolved == .x86_32 {
@@ -123,17 +127,16 @@ public struct BackRing: ~Copyable {
         // Compiler barrier: later reads use the copy, never re-load the shared slot.
         atomicMemoryFence(ordering: .acquiring)
         let header = UInt64(littleEndian: first)
-        let count = min(
-            BlkifRequest.entryCount(
-                operation: Operation(rawValue: UInt8(truncatingIfNeeded: header)),
-                segmentCount: Int(UInt8(truncatingIfNeeded: header >> 8)), abi: abi, limits: limits),
-            copyCapacity)
+        // At most copyCapacity: entryCount never exceeds what maximumSegments needs.
+        let count = BlkifRequest.entryCount(
+            operation: Operation(rawValue: UInt8(truncatingIfNeeded: header)),
+            segmentCount: Int(UInt8(truncatingIfNeeded: header >> 8)), abi: abi, limits: limits)
         if count > 1 {
             try copyBlocks(count: count, entrySize: entrySize)
         }
         _requestConsumer = requestConsumer.advanced(by: UInt32(truncatingIfNeeded: count))
         return RequestCopy(
-            bytes: UnsafeRawBufferPointer(start: copy, count: count * entrySize), entryCount: count,
+            bytes: UnsafeRawBufferPointer(start: copy, count: count &* entrySize), entryCount: count,  // at most 20 × 112
             abi: abi, limits: limits)
     }
 
