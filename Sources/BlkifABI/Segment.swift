@@ -110,7 +110,7 @@ public struct SegmentList: RandomAccessCollection {
 
     /// Byte offset of segment `index` from the first entry.
     @inlinable
-    static func offset(of index: Int, headerOffset: Int, headerCapacity: Int, entrySize: Int, perBlock: Int) -> Int {
+    func offset(of index: Int) -> Int {
         if index < headerCapacity { return headerOffset + index * BlkifLayout.segmentSize }
         let (block, slot) = (index - headerCapacity).quotientAndRemainder(dividingBy: perBlock)
         return (block + 1) * entrySize + slot * BlkifLayout.segmentSize
@@ -120,10 +120,8 @@ public struct SegmentList: RandomAccessCollection {
     @inlinable
     public subscript(index: Int) -> Segment {
         precondition(index >= 0 && index < count, "segment index out of range")
-        let offset = Self.offset(
-            of: index, headerOffset: headerOffset, headerCapacity: headerCapacity, entrySize: entrySize, perBlock: perBlock)
         // safe: decoding checked that every segment of `count` lies inside the copied bytes.
-        return Segment(at: base + offset)
+        return Segment(at: base + offset(of: index))
     }
 
     /// Walks the segments in order without dividing: the offset steps by one segment, and jumps
