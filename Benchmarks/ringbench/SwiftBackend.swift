@@ -21,17 +21,17 @@ enum SwiftBackend<W: WorkloadShape, A: ABIChoice> {
         context.backNotifications = channel.notificationsSent
     }
 
-    /// Serve, push (notify when told); in event mode sleep after a final check when idle.
+    /// Serve and publish (notify when told); in event mode sleep after a final check when idle.
     @inline(__always)
     static func loop(_ back: inout BackRing, _ channel: inout FutexEventChannel, _ context: RunContext) {
         let total = context.requests, event = context.mode == .event
         var consumed = 0
         while consumed < total {
             let served = serve(&back, consumed: consumed, context)
-            guard served >= 0, !context.failed else { return }
-            consumed += served
-            if served > 0 {
-                if back.pushResponses() == .notifyPeer, event { channel.notify() }
+            guard let served, !context.failed else { return }
+            consumed += served.count
+            if served.count > 0 {
+                if served.notify == .notifyPeer, event { channel.notify() }
                 continue
             }
             if event {
@@ -46,32 +46,53 @@ enum SwiftBackend<W: WorkloadShape, A: ABIChoice> {
         }
     }
 
-    /// Copies out, decodes, checks and answers the requests published when it looks; returns how
-    /// many, or -1.
+    /// Serves the requests published when it looks (as blkback does: copy out, decode, check,
+    /// answer, then publish the batch); `nil` after a failed check.
     @inline(__always)
-    static func serve(_ back: inout BackRing, consumed: Int, _ context: RunContext) -> Int {
-        var next = consumed
+    static func serve(_ back: inout BackRing, consumed: Int, _ context: RunContext) -> ServedRequests? {
+        var checker = WorkloadChecker<W>(next: consumed)
+        let served: ServedRequests
         do {
-            // One batch: the requests published when we looked (as blkback does), then push.
-            var entries = try back.pendingRequests()
-            while entries > 0, let copy = try back.takeRequest() {
-                entries -= copy.entryCount
-                let request: BlkifRequest
-                do { request = try copy.decode() } catch {
-                    context.fail(request: next, "decode: \(error)")
-                    return -1
-                }
-                guard W.matches(request, next) else {
-                    context.fail(request: next, "request \(copy.header.id) is not request \(next) of the workload")
-                    return -1
-                }
-                back.writeResponse(Response(id: request.id, operation: request.operation, status: .okay), entries: copy.entryCount)
-                next += 1
-            }
+            served = try back.serveRequests(with: &checker)
         } catch {
-            context.fail(request: next, "request ring: \(error)")
-            return -1
+            context.fail(request: checker.next, "request ring: \(error)")
+            return nil
         }
-        return next - consumed
+        if let (request, id, error) = checker.firstMismatch {
+            if let error {
+                context.fail(request: request, "decode: \(error)")
+            } else {
+                context.fail(request: request, "request \(id) is not request \(request) of the workload")
+            }
+            return nil
+        }
+        return served
+    }
+}
+
+/// The backend's check: each request decodes to request `next` of the workload; answers OKAY,
+/// or an error after noting the first mismatch (reported after the batch, so the answer stays
+/// small and inlined).
+struct WorkloadChecker<W: WorkloadShape>: RequestResponder {
+    /// The workload number of the next request.
+    var next: Int
+    /// The first request that did not match, its id, and the decoding error if there was one.
+    var firstMismatch: (request: Int, id: RequestID, error: RequestError?)?
+
+    init(next: Int) { self.next = next }
+
+    @inline(__always)
+    mutating func respond(to request: RequestCopy) -> Status {
+        let matches: Bool
+        var failure: RequestError?
+        do throws(RequestError) {
+            matches = W.matches(try request.decode(), next)
+        } catch {
+            matches = false
+            failure = error
+        }
+        if !matches, firstMismatch == nil { firstMismatch = (next, request.header.id, failure) }
+        next &+= 1
+        return matches ? .okay : .error
     }
 }

@@ -67,6 +67,17 @@ public struct BlkifLayout: Sendable, Hashable {
     @inlinable
     public var segmentsPerBlock: Int { entrySize / Self.segmentSize }
 
+    /// Bytes of a private copy of a request that spans `entries` ring entries: the header entry
+    /// whole, then only the segments of each segment block (``segmentsPerBlock`` × 8 bytes), so
+    /// that all its segments lie back to back after `seg[0]`.
+    ///
+    /// On x86_64 this is exactly `entries` entries (a block is 14 whole segments); on x86_32
+    /// each block's last 4 bytes, which hold no segment, are left out.
+    @inlinable @inline(__always)
+    public func copySize(entries: Int) -> Int {
+        entrySize &+ (entries &- 1) &* segmentsPerBlock &* Self.segmentSize
+    }
+
     /// Layout of the x86_64 ABI (native on 64-bit hosts).
     @inlinable @inline(__always)
     public static var x86_64: BlkifLayout {

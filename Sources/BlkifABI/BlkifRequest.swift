@@ -11,7 +11,13 @@ public struct RequestLimits: Hashable, Sendable {
     /// Most segments of an indirect request (`feature-max-indirect-segments`), 0 if none.
     public var maximumIndirectSegments: Int
     /// Size of the disk in 512-byte sectors, or `nil` to leave range checks to the caller.
-    public var capacity: Sector?
+    public var capacity: Sector? {
+        get { sectorLimit == .max ? nil : Sector(sectorLimit) }
+        set { sectorLimit = newValue?.rawValue ?? .max }
+    }
+    /// The sector no transfer may pass: the capacity, or `UInt64.max` when it is unknown (a disk
+    /// of 2^64 − 1 sectors and an unknown size check the same).
+    @usableFromInline private(set) var sectorLimit: UInt64
 
     /// Most segments an indirect request can name: 8 pages of 512.
     public static let indirectSegmentCeiling = IndirectRequestView.grantCapacity * IndirectRequestView.segmentsPerPage
@@ -22,7 +28,7 @@ public struct RequestLimits: Hashable, Sendable {
         precondition((0...Self.indirectSegmentCeiling).contains(maximumIndirectSegments), "maximumIndirectSegments outside 0...4096")
         self.maximumSegments = maximumSegments
         self.maximumIndirectSegments = maximumIndirectSegments
-        self.capacity = capacity
+        self.sectorLimit = capacity?.rawValue ?? .max
     }
 }
 
@@ -124,8 +130,8 @@ public struct IndirectTransfer {
     public let segmentCount: Int
     /// `indirect_grefs`: the first ``pageCount`` name the indirect pages.
     public let pageGrants: InlineArray<8, GrantRef>
-    /// The disk size the request was decoded against, checked again with the segments.
-    let capacity: Sector?
+    /// The limits the request was decoded against, checked again with the segments.
+    let limits: RequestLimits
 
     /// Indirect pages in use: `ceil(segmentCount / 512)`.
     public var pageCount: Int {
@@ -141,8 +147,7 @@ public struct IndirectTransfer {
         guard let base = pages.baseAddress, pages.count >= needed else {
             throw RequestError(id: id, operation: .indirect, reason: .truncated(needed: needed, available: pages.count))
         }
-        let list = SegmentList(contiguous: base, count: segmentCount)
-        try BlkifRequest.validate(list, id: id, operation: .indirect, sector: sector, capacity: capacity)
-        return list
+        try BlkifRequest.validate(segmentsAt: base, count: segmentCount, id: id, operation: .indirect, sector: sector, limits: limits)
+        return SegmentList(contiguous: base, count: segmentCount)
     }
 }

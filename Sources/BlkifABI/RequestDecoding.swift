@@ -25,11 +25,13 @@ extension BlkifRequest {
         return abi.entriesForSegments(segmentCount)
     }
 
-    /// Decodes and validates a request from a private copy of its entries.
+    /// Decodes and validates a request from a private copy of it.
     ///
-    /// - Parameter bytes: the request's entries copied out of the ring, back to back: at least
-    ///   ``entryCount(ofHeader:abi:limits:)`` entries. Never pass shared memory: the peer could
-    ///   change it between validation and use.
+    /// - Parameter bytes: the request copied out of the ring by
+    ///   ``RingEntries/copyRequest(into:)`` (or ``BackRing``): its header entry, then the segments
+    ///   of its segment blocks back to back, ``BlkifLayout/copySize(entries:)`` bytes for
+    ///   ``entryCount(ofHeader:abi:limits:)`` entries. On x86_64 that is simply its entries back to
+    ///   back. Never pass shared memory: the peer could change it between validation and use.
     /// - Returns: the typed request; its segment list points into `bytes`.
     /// - Throws: ``RequestError`` naming the field and the value; never traps, never reads
     ///   outside `bytes`.
@@ -84,59 +86,70 @@ extension BlkifRequest {
             throw RequestError.failure(id, operation, .segmentCount(count, allowed: minimum...limits.maximumSegments))
         }
         if count > ABI.segmentsPerHeader {
-            let needed = abi.entriesForSegments(count) * layout.entrySize
+            let needed = layout.requestSegments + count * BlkifLayout.segmentSize
             guard bytes.count >= needed else {
                 throw RequestError.failure(id, operation, .truncated(needed: needed, available: bytes.count))
             }
         }
         let sector = Sector(base.loadLittleEndian(at: layout.requestSector, as: UInt64.self))
-        let segments = SegmentList(entries: base, count: count, abi: abi)
-        if count <= ABI.segmentsPerHeader {
-            try validateHeaderSegments(base + layout.requestSegments, count: count, id: id, operation: operation, sector: sector, capacity: limits.capacity)
-        } else {
-            try validate(segments, id: id, operation: operation, sector: sector, capacity: limits.capacity)
-        }
+        let first = base + layout.requestSegments
+        try validate(segmentsAt: first, count: count, id: id, operation: operation, sector: sector, limits: limits)
         let handle = DeviceHandle(base.loadLittleEndian(at: BlkifLayout.handleOffset, as: UInt16.self))
-        return Transfer(id: id, handle: handle, sector: sector, segments: segments)
+        return Transfer(id: id, handle: handle, sector: sector, segments: SegmentList(contiguous: first, count: count))
     }
 
-    /// Checks every segment's sector range and, when `capacity` is known, the whole transfer's.
+    /// Checks `count` segments stored back to back at `first` (each `first_sect <= last_sect < 8`)
+    /// and the transfer's sector range (no overflow, and within the disk when its size is known).
+    ///
+    /// The fast path is branch-free per segment: `last | (last - first)` is below 8 exactly when
+    /// `first <= last < 8` (a reversed range wraps the subtraction to a huge value), so one OR
+    /// accumulates every segment and one compare tests them all. The range is first checked
+    /// against the most a request can transfer (8 sectors a segment); only when that bound does
+    /// not fit are the sectors summed exactly. Any failure is diagnosed out of line.
     @inlinable @inline(__always)
     static func validate(
-        _ segments: SegmentList, id: RequestID, operation: Operation, sector: Sector, capacity: Sector?
+        segmentsAt first: UnsafeRawPointer, count: Int, id: RequestID, operation: Operation, sector: Sector, limits: RequestLimits
     ) throws(RequestError) {
-        var sectors: UInt64 = 0
-        var index = 0
-        for segment in segments {
-            // One test for both defects on the fast path: last < 8 and first <= last.
-            guard segment.isValid else { throw RequestError.invalidSegment(segment, index: index, id: id, operation: operation) }
-            sectors &+= UInt64(segment.lastSector &- segment.firstSector) &+ 1  // safe: at most 4096 × 8
-            index &+= 1
+        var defects: UInt32 = 0
+        var cursor = first
+        let segmentsEnd = first + count &* BlkifLayout.segmentSize  // safe: count ≤ 4096
+        while cursor < segmentsEnd {
+            let firstSector = UInt32(cursor.load(fromByteOffset: BlkifLayout.segmentFirstSector, as: UInt8.self))
+            let lastSector = UInt32(cursor.load(fromByteOffset: BlkifLayout.segmentLastSector, as: UInt8.self))
+            defects |= lastSector | (lastSector &- firstSector)  // expected to wrap when first > last
+            cursor += BlkifLayout.segmentSize
         }
-        try checkRange(sector: sector, count: sectors, capacity: capacity, id: id, operation: operation)
+        guard defects < UInt32(Sector.perPage) else {
+            throw RequestError.invalidSegment(in: first, count: count, id: id, operation: operation)
+        }
+        let most = UInt64(truncatingIfNeeded: count) &* UInt64(Sector.perPage)  // safe: at most 4096 × 8
+        let (last, overflow) = sector.rawValue.addingReportingOverflow(most)
+        if overflow || last > limits.sectorLimit {
+            try checkRange(segmentsAt: first, count: count, id: id, operation: operation, sector: sector, limits: limits)
+        }
     }
 
-    /// ``validate(_:id:operation:sector:capacity:)`` for at most 11 segments, all in the header
-    /// entry: one 8-byte load and one test per segment.
-    @inlinable @inline(__always)
-    static func validateHeaderSegments(
-        _ first: UnsafeRawPointer, count: Int, id: RequestID, operation: Operation, sector: Sector, capacity: Sector?
+    /// The exact range check of ``validate(segmentsAt:count:id:operation:sector:limits:)`` for a
+    /// transfer near the end of the disk (or of the 64-bit sector space): sums the sectors of
+    /// every (already validated) segment.
+    @usableFromInline @inline(never)
+    static func checkRange(
+        segmentsAt first: UnsafeRawPointer, count: Int, id: RequestID, operation: Operation, sector: Sector, limits: RequestLimits
     ) throws(RequestError) {
         var sectors: UInt64 = 0
         for index in 0..<count {
-            let segment = Segment(at: first + index &* BlkifLayout.segmentSize)
-            guard segment.isValid else { throw RequestError.invalidSegment(segment, index: index, id: id, operation: operation) }
-            sectors &+= UInt64(segment.lastSector &- segment.firstSector) &+ 1
+            sectors += UInt64(Segment(at: first + index * BlkifLayout.segmentSize).sectorCount)
         }
-        try checkRange(sector: sector, count: sectors, capacity: capacity, id: id, operation: operation)
+        try checkRange(sector: sector, count: sectors, limits: limits, id: id, operation: operation)
     }
 
+    /// Throws unless `count` sectors from `sector` lie within the sector space and the disk.
     @inlinable @inline(__always)
-    static func checkRange(sector: Sector, count: UInt64, capacity: Sector?, id: RequestID, operation: Operation) throws(RequestError) {
+    static func checkRange(sector: Sector, count: UInt64, limits: RequestLimits, id: RequestID, operation: Operation) throws(RequestError) {
         let (end, overflow) = sector.rawValue.addingReportingOverflow(count)
-        guard !overflow, end <= capacity?.rawValue ?? UInt64.max else {
+        guard !overflow, end <= limits.sectorLimit else {
             throw RequestError.failure(
-                id, operation, .beyondCapacity(sector: sector, count: count, capacity: capacity ?? Sector(UInt64.max)))
+                id, operation, .beyondCapacity(sector: sector, count: count, capacity: limits.capacity ?? Sector(UInt64.max)))
         }
     }
 
@@ -146,7 +159,7 @@ extension BlkifRequest {
         let sector = Sector(base.loadLittleEndian(at: layout.requestSector, as: UInt64.self))
         let count = base.loadLittleEndian(at: layout.discardSectorCount, as: UInt64.self)
         guard count > 0 else { throw RequestError.failure(id, .discard, .emptyDiscard) }
-        try checkRange(sector: sector, count: count, capacity: limits.capacity, id: id, operation: .discard)
+        try checkRange(sector: sector, count: count, limits: limits, id: id, operation: .discard)
         return Discard(
             id: id, handle: DeviceHandle(base.loadLittleEndian(at: BlkifLayout.handleOffset, as: UInt16.self)),
             sector: sector, sectorCount: count,
@@ -174,7 +187,7 @@ extension BlkifRequest {
         return IndirectTransfer(
             id: id, handle: DeviceHandle(base.loadLittleEndian(at: layout.indirectHandle, as: UInt16.self)),
             sector: Sector(base.loadLittleEndian(at: layout.indirectSector, as: UInt64.self)),
-            operation: inner, segmentCount: count, pageGrants: grants, capacity: limits.capacity)
+            operation: inner, segmentCount: count, pageGrants: grants, limits: limits)
     }
 
     /// The error for a copy too short to hold even a request header (cold path).
@@ -193,14 +206,20 @@ extension RequestError {
         RequestError(id: id, operation: operation, reason: reason)
     }
 
-    /// The error for a segment whose sector range is malformed (cold path).
+    /// The error for the first malformed segment of `count` stored at `first` (cold path).
     @usableFromInline @inline(never)
-    static func invalidSegment(_ segment: Segment, index: Int, id: RequestID, operation: Operation) -> RequestError {
-        guard segment.lastSector < Sector.perPage else {
-            return RequestError(id: id, operation: operation, reason: .lastSectorOutsidePage(segment: index, last: segment.lastSector))
+    static func invalidSegment(in first: UnsafeRawPointer, count: Int, id: RequestID, operation: Operation) -> RequestError {
+        for index in 0..<count {
+            let segment = Segment(at: first + index * BlkifLayout.segmentSize)
+            if segment.lastSector >= Sector.perPage {
+                return RequestError(id: id, operation: operation, reason: .lastSectorOutsidePage(segment: index, last: segment.lastSector))
+            }
+            if segment.firstSector > segment.lastSector {
+                return RequestError(
+                    id: id, operation: operation,
+                    reason: .firstSectorAfterLast(segment: index, first: segment.firstSector, last: segment.lastSector))
+            }
         }
-        return RequestError(
-            id: id, operation: operation,
-            reason: .firstSectorAfterLast(segment: index, first: segment.firstSector, last: segment.lastSector))
+        preconditionFailure("invalidSegment(in:) called on valid segments")
     }
 }

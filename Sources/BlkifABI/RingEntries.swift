@@ -51,6 +51,24 @@ public struct RingEntries {
     /// only the first holding data).
     @inlinable public var response: ResponseView { ResponseView(entry(0), abi: abi) }
 
+    /// Copies the request this run holds out of the ring, each byte read once, into the private
+    /// buffer `destination` of at least ``BlkifLayout/copySize(entries:)`` bytes: the header
+    /// entry whole, then the segments of every segment block back to back. This is the layout
+    /// ``BlkifRequest/decode(_:abi:limits:)`` reads.
+    /// - Returns: the copied bytes.
+    @inlinable
+    public func copyRequest(into destination: UnsafeMutableRawPointer) -> UnsafeRawBufferPointer {
+        let layout = abi.layout
+        destination.copyMemory(from: entry(0), byteCount: layout.entrySize)
+        let blockBytes = layout.segmentsPerBlock * BlkifLayout.segmentSize
+        var offset = layout.entrySize
+        for index in 1..<max(count, 1) {
+            (destination + offset).copyMemory(from: entry(index), byteCount: blockBytes)
+            offset += blockBytes
+        }
+        return UnsafeRawBufferPointer(start: destination, count: offset)
+    }
+
     /// Writes segment `index` of the request, in the header for `index < 11`, else in the
     /// segment block that holds it; traps if that entry is outside the run.
     @inlinable

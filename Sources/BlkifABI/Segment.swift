@@ -55,112 +55,73 @@ public struct Segment: Hashable, Sendable, CustomStringConvertible {
         pointer.storeLittleEndian(packed, at: 0)
     }
 
+    /// Equal when grant and sectors are: one compare of the packed words.
+    @inlinable @inline(__always)
+    public static func == (lhs: Segment, rhs: Segment) -> Bool { lhs.packed == rhs.packed }
+
+    @inlinable
+    public func hash(into hasher: inout Hasher) { hasher.combine(packed) }
+
     public var description: String { "\(grant) sectors \(firstSector)...\(lastSector)" }
 }
 
 /// The validated segments of a decoded request, read in place from the private copy they were
 /// decoded from (no allocation).
 ///
-/// The first segments sit in the request's header entry, the rest in the segment blocks that
-/// follow it (or, for an indirect request, contiguously in the copied indirect pages).
-/// Valid only while the bytes it was decoded from are alive and unchanged.
+/// The segments lie back to back: a request copied out of the ring keeps its header's segments
+/// and its segment blocks' segments contiguous (``RingEntries/copyRequest(into:)``), and an
+/// indirect page holds them so. Valid only while the bytes it was decoded from are alive and
+/// unchanged. Invariant: `base` addresses `count` segments of 8 bytes.
 @frozen
 public struct SegmentList: RandomAccessCollection {
     @usableFromInline let base: UnsafeRawPointer
-    /// Size of a ring entry, or 0 when the segments are contiguous (indirect pages).
-    @usableFromInline let entrySize: Int
     /// Number of segments.
     public let count: Int
 
-    /// Segments laid out as a request entry followed by segment blocks, in one ABI.
+    /// `count` segments stored back to back at `base`.
     @inlinable @inline(__always)
-    init(entries base: UnsafeRawPointer, count: Int, abi: ABI) {
-        self.base = base
-        self.count = count
-        self.entrySize = abi.layout.entrySize
-    }
-
-    /// Segments stored back to back, as in an indirect page.
-    @inlinable
     init(contiguous base: UnsafeRawPointer, count: Int) {
         self.base = base
         self.count = count
-        self.entrySize = 0
     }
-
-    /// Offset of `seg[0]` in the first entry: 24 on x86_64, 20 on x86_32, 0 when contiguous.
-    /// A request entry ends with its 11 segments, so `seg[0]` is 88 bytes before its end.
-    @inlinable @inline(__always)
-    var headerOffset: Int {
-        entrySize == 0 ? 0 : entrySize - ABI.segmentsPerHeader * BlkifLayout.segmentSize
-    }
-
-    /// Segments before the first segment block: 11, or all of them when contiguous.
-    @inlinable @inline(__always)
-    var headerCapacity: Int { entrySize == 0 ? count : ABI.segmentsPerHeader }
-
-    /// Segments per segment block.
-    @inlinable @inline(__always)
-    var perBlock: Int { entrySize / BlkifLayout.segmentSize }
 
     /// Always 0.
     @inlinable public var startIndex: Int { 0 }
     /// ``count``.
     @inlinable public var endIndex: Int { count }
 
-    /// Byte offset of segment `index` from the first entry.
-    @inlinable
-    func offset(of index: Int) -> Int {
-        if index < headerCapacity { return headerOffset + index * BlkifLayout.segmentSize }
-        let (block, slot) = (index - headerCapacity).quotientAndRemainder(dividingBy: perBlock)
-        return (block + 1) * entrySize + slot * BlkifLayout.segmentSize
-    }
-
     /// The segment at `index`; traps outside `0..<count`.
     @inlinable
     public subscript(index: Int) -> Segment {
         precondition(index >= 0 && index < count, "segment index out of range")
-        // safe: decoding checked that every segment of `count` lies inside the copied bytes.
-        return Segment(at: base + offset(of: index))
+        // safe: decoding checked that `count` segments lie inside the copied bytes.
+        return Segment(at: base + index &* BlkifLayout.segmentSize)
     }
 
-    /// Walks the segments in order without dividing: the offset steps by one segment, and jumps
-    /// to the next segment block when a block (or the header) is full.
+    /// Walks the segments in order, one 8-byte load each.
     @frozen
     public struct Iterator: IteratorProtocol {
-        @usableFromInline let list: SegmentList
-        @usableFromInline var index = 0
-        @usableFromInline var offset: Int
-        @usableFromInline var leftInBlock: Int
-        @usableFromInline var blockStart = 0
+        @usableFromInline var cursor: UnsafeRawPointer
+        @usableFromInline let end: UnsafeRawPointer
 
-        @inlinable
+        @inlinable @inline(__always)
         init(_ list: SegmentList) {
-            self.list = list
-            offset = list.headerOffset
-            leftInBlock = list.headerCapacity
+            cursor = list.base
+            end = list.base + list.count &* BlkifLayout.segmentSize
         }
 
         /// The next segment, or `nil` after the last.
         @inlinable @inline(__always)
         public mutating func next() -> Segment? {
-            guard index < list.count else { return nil }
-            if leftInBlock == 0 {
-                blockStart &+= list.entrySize  // safe: at most 20 entries of 112 bytes
-                offset = blockStart
-                leftInBlock = list.perBlock
-            }
-            // safe: decoding checked that every segment of `count` lies inside the copied bytes.
-            let segment = Segment(at: list.base + offset)
-            index &+= 1  // safe: below count
-            offset &+= BlkifLayout.segmentSize
-            leftInBlock &-= 1  // safe: positive here
+            guard cursor < end else { return nil }
+            let segment = Segment(at: cursor)  // safe: below end, inside the copied bytes
+            cursor += BlkifLayout.segmentSize
             return segment
         }
     }
 
     /// An iterator over the segments, in order.
-    @inlinable public func makeIterator() -> Iterator { Iterator(self) }
+    @inlinable @inline(__always) public func makeIterator() -> Iterator { Iterator(self) }
 
     /// Sectors transferred by all segments together.
     @inlinable public var sectorCount: Int { reduce(0) { $0 + $1.sectorCount } }

@@ -75,11 +75,7 @@ public struct BackRing: ~Copyable {
     /// (`RING_REQUEST_PROD_OVERFLOW`).
     @inlinable
     mutating func refreshRequests() throws(RingError) {
-        let producer = shared.requestProducer.pointee.load(ordering: .acquiring)
-        guard producer.distance(from: responseProducer) <= UInt32(entryCount) else {
-            throw .requestProducerOverflow(producer: producer, responsesProduced: responseProducer, entries: entryCount)
-        }
-        requestsSeen = producer
+        requestsSeen = try shared.validatedRequestProducer(responsesProduced: responseProducer)
     }
 
     /// Copies the next request out of the ring, header entry and segment blocks, and consumes
@@ -106,8 +102,30 @@ public struct BackRing: ~Copyable {
     /// ``takeRequest()`` once a request is known to be published, for a constant `abi`.
     @inlinable @inline(__always)
     mutating func takePublishedRequest(abi: ABI) throws(RingError) -> RequestCopy {
-        let entrySize = abi.layout.entrySize
-        let source = shared.entries(from: requestConsumer, count: 1).entry(0)
+        var seen = requestsSeen
+        let count = try Self.copyRequest(
+            at: requestConsumer, published: &seen, from: shared, into: copy, responsesProduced: responseProducer, abi: abi,
+            limits: limits)
+        requestsSeen = seen
+        _requestConsumer = requestConsumer.advanced(by: UInt32(truncatingIfNeeded: count))
+        return RequestCopy(copy, entryCount: count, abi: abi, limits: limits)
+    }
+
+    /// Copies the request at `consumer` (published: `consumer != published`) out of the ring
+    /// into `copy`, header entry and segment blocks, each byte read once; returns the entries it
+    /// occupies. Static, with the ring's state passed in, so a serving loop keeps it in registers.
+    ///
+    /// - Parameter published: `req_prod` as last validated; re-read (and validated) only if a
+    ///   request's segment blocks run past it.
+    /// - Throws: ``RingError/requestPastProducer(at:entries:published:)`` when they still do,
+    ///   or ``RingError/requestProducerOverflow(producer:responsesProduced:entries:)``.
+    @inlinable @inline(__always)
+    static func copyRequest(
+        at consumer: RingIndex, published: inout RingIndex, from shared: SharedRing, into copy: UnsafeMutableRawPointer,
+        responsesProduced: RingIndex, abi: ABI, limits: RequestLimits
+    ) throws(RingError) -> Int {
+        // safe: the slot is inside the ring (masked index).
+        let source = shared.entries + Int(truncatingIfNeeded: consumer.rawValue & shared.mask) &* abi.layout.entrySize
         // The bytes before `id` (operation, nr_segments, handle; 8 on x86_64, 4 on x86_32) are
         // read once into a register, which decides the entry count. The rest of the entry is
         // copied from `id` on, 104 bytes in both ABIs, in 16-byte moves: every 64-bit field and
@@ -123,45 +141,129 @@ public struct BackRing: ~Copyable {
             first = UInt64(word)
         }
         let prefix = abi.layout.requestID
-        (copy + prefix).copyMemory(from: source + prefix, byteCount: Self.entryTail)
+        (copy + prefix).copyMemory(from: source + prefix, byteCount: entryTail)
         // Compiler barrier: later reads use the copy, never re-load the shared slot.
         atomicMemoryFence(ordering: .acquiring)
         let header = UInt64(littleEndian: first)
-        // At most copyCapacity: entryCount never exceeds what maximumSegments needs.
+        // At most the copy's capacity: entryCount never exceeds what maximumSegments needs.
         let count = BlkifRequest.entryCount(
             operation: Operation(rawValue: UInt8(truncatingIfNeeded: header)),
             segmentCount: Int(UInt8(truncatingIfNeeded: header >> 8)), abi: abi, limits: limits)
         if count > 1 {
-            try copyBlocks(count: count, entrySize: entrySize)
+            try copyBlocks(
+                at: consumer, count: count, published: &published, from: shared, into: copy,
+                responsesProduced: responsesProduced, abi: abi)
         }
-        _requestConsumer = requestConsumer.advanced(by: UInt32(truncatingIfNeeded: count))
-        return RequestCopy(
-            bytes: UnsafeRawBufferPointer(start: copy, count: count &* entrySize), entryCount: count,  // at most 20 × 112
-            abi: abi, limits: limits)
+        return count
     }
 
-    /// Copies the segment blocks of a `count`-entry request that starts at `requestConsumer`.
+    /// Copies the segments of the segment blocks of the `count`-entry request at `consumer`,
+    /// back to back after the header entry's (``BlkifLayout/copySize(entries:)``).
     ///
     /// Not forced inline: `@inline(__always)` here made every single-entry request a third
     /// slower (ringbench, 16 pages, 1 segment: 97 → 62 Mreq/s), and `@inline(never)` cost the
     /// 64-segment rows a quarter; left to the optimiser, both are at their best.
     @inlinable
-    mutating func copyBlocks(count: Int, entrySize: Int) throws(RingError) {
-        if unconsumedRequests < count { try refreshRequests() }
-        guard unconsumedRequests >= count else {
-            throw .requestPastProducer(at: requestConsumer, entries: count, published: UInt32(unconsumedRequests))
-        }
-        let run = shared.entries(from: requestConsumer, count: count)
-        for index in 1..<count {
-            let destination = copy + index * entrySize, source = run.entry(index)
-            // A constant size per ABI: inline vector moves instead of a call to memmove.
-            if entrySize == BlkifLayout.x86_64.entrySize {
-                destination.copyMemory(from: source, byteCount: BlkifLayout.x86_64.entrySize)
-            } else {
-                destination.copyMemory(from: source, byteCount: BlkifLayout.x86_32.entrySize)
+    static func copyBlocks(
+        at consumer: RingIndex, count: Int, published: inout RingIndex, from shared: SharedRing,
+        into copy: UnsafeMutableRawPointer, responsesProduced: RingIndex, abi: ABI
+    ) throws(RingError) {
+        if Int(published.distance(from: consumer)) < count {
+            // A well-behaved frontend publishes a request's entries together; look once more.
+            published = try shared.validatedRequestProducer(responsesProduced: responsesProduced)
+            guard Int(published.distance(from: consumer)) >= count else {
+                throw .requestPastProducer(at: consumer, entries: count, published: published.distance(from: consumer))
             }
         }
+        let run = shared.entries(from: consumer, count: count)
+        // A constant size per ABI: inline vector moves, not a call to memmove.
+        if abi.resolved == .x86_32 {
+            copyBlocks(of: run, to: copy + BlkifLayout.x86_32.entrySize, blockBytes: BlkifLayout.x86_32.segmentsPerBlock * BlkifLayout.segmentSize)
+        } else {
+            copyBlocks(of: run, to: copy + BlkifLayout.x86_64.entrySize, blockBytes: BlkifLayout.x86_64.segmentsPerBlock * BlkifLayout.segmentSize)
+        }
         atomicMemoryFence(ordering: .acquiring)
+    }
+
+    /// Copies `blockBytes` from each entry of `run` after the first to `destination`, back to back.
+    @inlinable @inline(__always)
+    static func copyBlocks(of run: RingEntries, to destination: UnsafeMutableRawPointer, blockBytes: Int) {
+        var target = destination
+        for index in 1..<run.count {
+            target.copyMemory(from: run.entry(index), byteCount: blockBytes)
+            target += blockBytes
+        }
+    }
+
+    /// Serves, synchronously, every request published when it looks: copies each out once,
+    /// hands it to `answer`, writes the response (the request's id and operation, and the status
+    /// `answer` returns) in place, and then publishes the responses
+    /// (`RING_PUSH_RESPONSES_AND_CHECK_NOTIFY`).
+    ///
+    /// The fast path for a backend that answers as it goes (an error, a RAM disk, a benchmark):
+    /// one branch on the ABI per batch, then a loop in which every offset is a constant and the
+    /// indexes stay in registers. A backend that answers later uses ``takeRequest()`` and
+    /// ``writeResponse(_:entries:)`` instead; the two mix freely.
+    ///
+    /// - Parameter responder: asked once per request, in ring order, with its private copy
+    ///   (valid during the call); decodes it with ``RequestCopy/decode()`` and returns the
+    ///   status. A generic (not a closure), so its answer is inlined into the loop.
+    /// - Returns: how many requests were served, and whether the frontend asked to be woken.
+    /// - Throws: ``RingError`` for a hostile `req_prod` or a request running past it. The
+    ///   responses written before it are published first; none is lost.
+    @inlinable @inline(__always)
+    public mutating func serveRequests(with responder: inout some RequestResponder) throws(RingError) -> ServedRequests {
+        try refreshRequests()
+        // The state lives in locals for the loop (stores into the ring cannot alias them) and is
+        // written back once. The ABI is branched on where offsets differ, a predictable branch
+        // each, so the responder has a single call site.
+        let shared = self.shared, copy = self.copy, limits = self.limits
+        let abi = shared.geometry.abi.resolved
+        var consumer = requestConsumer, producer = responseProducer, published = requestsSeen
+        var served = 0
+        var failure: RingError?
+        while consumer != published {
+            let count: Int
+            do {
+                if abi == .x86_32 {
+                    count = try Self.copyRequest(
+                        at: consumer, published: &published, from: shared, into: copy, responsesProduced: producer,
+                        abi: .x86_32, limits: limits)
+                } else {
+                    count = try Self.copyRequest(
+                        at: consumer, published: &published, from: shared, into: copy, responsesProduced: producer,
+                        abi: .x86_64, limits: limits)
+                }
+            } catch {
+                failure = error
+                break
+            }
+            consumer = consumer.advanced(by: UInt32(truncatingIfNeeded: count))
+            let request = RequestCopy(copy, entryCount: count, abi: abi, limits: limits)
+            let status = responder.respond(to: request)
+            let header = request.header
+            let slot = Int(truncatingIfNeeded: producer.rawValue & shared.mask)
+            if abi == .x86_32 {
+                Self.writeResponse(id: header.id, operation: header.operation, status: status, slot: slot, of: shared, abi: .x86_32)
+            } else {
+                Self.writeResponse(id: header.id, operation: header.operation, status: status, slot: slot, of: shared, abi: .x86_64)
+            }
+            producer = producer.advanced(by: UInt32(truncatingIfNeeded: count))
+            served &+= 1
+        }
+        _requestConsumer = consumer
+        _responseProducer = producer
+        requestsSeen = published
+        let decision = producer == responsesPublished ? NotifyDecision.noNotification : pushResponses()
+        if let failure { throw failure }
+        return ServedRequests(count: served, notify: decision)
+    }
+
+    /// Writes a response in `slot`, every byte of it, for a constant `abi`.
+    @inlinable @inline(__always)
+    static func writeResponse(id: RequestID, operation: Operation, status: Status, slot: Int, of shared: SharedRing, abi: ABI) {
+        // safe: `slot` is a masked index, inside the ring.
+        ResponseView(shared.entries + slot &* abi.layout.entrySize, abi: abi).write(id: id, operation: operation, status: status)
     }
 
     /// Bytes of a request entry from `id` to its end: 104 in both ABIs (112 − 8, 108 − 4).
@@ -198,12 +300,39 @@ public struct BackRing: ~Copyable {
     }
 }
 
+/// A backend that answers each request as it is served (``BackRing/serveRequests(with:)``).
+///
+/// Conform a struct holding whatever state the answers need, and mark ``respond(to:)``
+/// `@inline(__always)`: the ring's loop is specialised for it, with no call per request.
+public protocol RequestResponder {
+    /// Decides the status of one request, given its private copy (valid during the call).
+    /// The ring echoes the request's id and operation in the response.
+    mutating func respond(to request: RequestCopy) -> Status
+}
+
+/// What one ``BackRing/serveRequests(with:)`` did.
+@frozen
+public struct ServedRequests: Hashable, Sendable {
+    /// Requests served (and answered).
+    public let count: Int
+    /// Whether the frontend asked to be woken for these responses.
+    public let notify: NotifyDecision
+
+    /// A summary (the ring makes these).
+    @inlinable
+    init(count: Int, notify: NotifyDecision) {
+        self.count = count
+        self.notify = notify
+    }
+}
+
 /// A request copied out of the ring: private bytes no peer can change.
 ///
 /// Valid until the ``BackRing`` that produced it takes the next request.
 @frozen
 public struct RequestCopy {
-    /// The request's entries, back to back.
+    /// The request as copied: its header entry, then the segments of its segment blocks
+    /// (``BlkifLayout/copySize(entries:)`` bytes).
     public let bytes: UnsafeRawBufferPointer
     /// Entries it occupied on the ring; its response must occupy as many.
     public let entryCount: Int
@@ -212,10 +341,10 @@ public struct RequestCopy {
     /// The connection's limits.
     public let limits: RequestLimits
 
-    /// Creates a copy descriptor (the ring makes these).
-    @inlinable
-    init(bytes: UnsafeRawBufferPointer, entryCount: Int, abi: ABI, limits: RequestLimits) {
-        self.bytes = bytes
+    /// Describes the `entryCount`-entry request copied at `copy` (the ring makes these).
+    @inlinable @inline(__always)
+    init(_ copy: UnsafeMutableRawPointer, entryCount: Int, abi: ABI, limits: RequestLimits) {
+        self.bytes = UnsafeRawBufferPointer(start: copy, count: abi.layout.copySize(entries: entryCount))
         self.entryCount = entryCount
         self.abi = abi
         self.limits = limits

@@ -51,6 +51,17 @@ public struct SharedRing {
         RingEntries(ring: entries, mask: mask, first: index.rawValue, count: count, abi: geometry.abi)
     }
 
+    /// Reads `req_prod` once (acquire: request contents are visible after it) and validates it
+    /// against the responses produced (`RING_REQUEST_PROD_OVERFLOW`).
+    @inlinable
+    func validatedRequestProducer(responsesProduced: RingIndex) throws(RingError) -> RingIndex {
+        let producer = requestProducer.pointee.load(ordering: .acquiring)
+        guard producer.distance(from: responsesProduced) <= mask &+ 1 else {
+            throw .requestProducerOverflow(producer: producer, responsesProduced: responsesProduced, entries: Int(mask) + 1)
+        }
+        return producer
+    }
+
     /// `SHARED_RING_INIT`, optionally at a non-zero start (as `FRONT_RING_ATTACH` would find it):
     /// both producers at `start`, both event indexes at `start + 1`, the rest of the header zero.
     /// Only the frontend initialises a ring.

@@ -1,6 +1,7 @@
 // The base of the BlkifABI tests: seeded random cases, and buffers that outlive every pointer into them.
 
 import TestSupport
+import BlkifABI
 import XCTest
 
 /// A test case that runs random cases from a seeded ``SplitMix64`` and hands out exact-size
@@ -51,6 +52,15 @@ class ABITestCase: XCTestCase {
     /// A copy of `count` bytes at `source`, alive until the case (or test) ends.
     func exactBytes(copying source: UnsafeRawPointer, count: Int) -> ExactBytes {
         keep(ExactBytes(copying: source, count: count))
+    }
+
+    /// The request held by `entries` entries at `run`, copied out as the ring copies it
+    /// (``RingEntries/copyRequest(into:)``) into exactly ``BlkifLayout/copySize(entries:)`` bytes.
+    func requestCopy(of run: UnsafeMutableRawPointer, entries: Int, abi: ABI) -> ExactBytes {
+        let copy = exactBytes(count: abi.layout.copySize(entries: entries), filledWith: 0xEE)
+        let copied = RingEntries(contiguous: run, count: entries, abi: abi).copyRequest(into: copy.pointer)
+        XCTAssertEqual(copied.count, copy.buffer.count, "copyRequest fills exactly copySize(entries:)")
+        return copy
     }
 
     private func keep(_ bytes: ExactBytes) -> ExactBytes {

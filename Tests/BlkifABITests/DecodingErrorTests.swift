@@ -164,20 +164,23 @@ final class DecodingErrorTests: ABITestCase {
             let twelve = request(abi, .read, segments: Array(repeating: Segment(grant: GrantRef(1)), count: 12))
             let header = exactBytes(copying: twelve.pointer, count: size)
             let error = decodeError(header.bytes, abi: abi, limits: RequestLimits(maximumSegments: 12))
-            XCTAssertEqual(error?.reason, .truncated(needed: 2 * size, available: size), "\(abi)")
+            // The twelfth segment, the first of the segment block, lies past the header entry.
+            let needed = abi.layout.requestSegments + 12 * BlkifLayout.segmentSize
+            XCTAssertEqual(error?.reason, .truncated(needed: needed, available: size), "\(abi)")
             XCTAssertEqual(error?.id, id, "the error still carries the id to answer")
         }
     }
 
     // MARK: Helpers
 
-    /// A read/write/barrier/flush request in exactly the entries it occupies.
+    /// A read/write/barrier/flush request copied out of exactly the entries it occupies, in
+    /// exactly the bytes the copy takes.
     private func request(_ abi: ABI, _ operation: BlkifABI.Operation, segments: [Segment], sector: UInt64 = 0) -> ExactBytes {
         let entries = abi.entriesForSegments(segments.count)
         let memory = exactBytes(count: entries * abi.layout.entrySize)
         RingEntries(contiguous: memory.pointer, count: entries, abi: abi).writeRequest(
             operation: operation, handle: DeviceHandle(1), id: id, sector: Sector(sector), segments: segments)
-        return memory
+        return requestCopy(of: memory.pointer, entries: entries, abi: abi)
     }
 
     /// A discard in one entry.

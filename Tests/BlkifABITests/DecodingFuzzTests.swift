@@ -4,8 +4,8 @@ import BlkifABI
 import TestSupport
 import XCTest
 
-/// Random and half-valid requests, decoded from buffers of exactly the size the decoder is told
-/// (`entryCount(ofHeader:) * entrySize`, or shorter): under the address sanitizer
+/// Random and half-valid requests, decoded from buffers of exactly the size of their copy
+/// (`copySize(entries: entryCount(ofHeader:))`, or shorter): under the address sanitizer
 /// (`make test-asan`) any read past them fails the run. Either the request decodes and meets
 /// every invariant, or a ``RequestError`` names the request as it was written.
 final class DecodingFuzzTests: ABITestCase {
@@ -71,8 +71,9 @@ final class DecodingFuzzTests: ABITestCase {
         return header
     }
 
-    /// The entries of a random request, exactly as many as ``BlkifRequest/entryCount(ofHeader:abi:limits:)``
-    /// says, half the time with valid segments so that decoding reaches the segment blocks.
+    /// A random request copied out of exactly as many entries as
+    /// ``BlkifRequest/entryCount(ofHeader:abi:limits:)`` says, half the time with valid segments
+    /// so that decoding reaches the segment blocks.
     private func randomRun(_ random: inout SplitMix64, abi: ABI, limits: RequestLimits) -> ExactBytes {
         let header = randomHeader(&random, abi: abi, limits: limits)
         let entries = BlkifRequest.entryCount(ofHeader: header.pointer, abi: abi, limits: limits)
@@ -80,7 +81,7 @@ final class DecodingFuzzTests: ABITestCase {
         let run = exactBytes(count: entries * abi.layout.entrySize, randomFrom: &random)
         run.pointer.copyMemory(from: header.pointer, byteCount: abi.layout.entrySize)
         if random.next(below: 2) == 0 { writeMostlyValidSegments(run, entries: entries, abi: abi, random: &random) }
-        return run
+        return requestCopy(of: run.pointer, entries: entries, abi: abi)
     }
 
     /// Valid segments in every slot `nr_segments` names, one of them sometimes corrupted.
@@ -121,7 +122,7 @@ final class DecodingFuzzTests: ABITestCase {
         switch request {
         case .read(let transfer), .write(let transfer), .writeBarrier(let transfer), .flushDiskCache(let transfer):
             XCTAssertLessThanOrEqual(transfer.segments.count, limits.maximumSegments)
-            XCTAssertLessThanOrEqual(abi.entriesForSegments(transfer.segments.count) * abi.layout.entrySize, bytes.count)
+            XCTAssertLessThanOrEqual(abi.layout.requestSegments + transfer.segments.count * BlkifLayout.segmentSize, bytes.count)
             XCTAssertTrue(transfer.segments.allSatisfy(\.isValid))
             let (last, overflow) = end(transfer.sector, UInt64(transfer.segments.sectorCount))
             XCTAssertTrue(!overflow && last <= capacity)

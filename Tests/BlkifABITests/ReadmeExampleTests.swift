@@ -13,8 +13,11 @@ final class ReadmeExampleTests: XCTestCase {
                 operation: .write, handle: DeviceHandle(0x300), id: RequestID(42), sector: Sector(2048),
                 segments: (0..<20).map { Segment(grant: GrantRef(100 + UInt32($0))) })
 
+            let copy = UnsafeMutableRawPointer.allocate(byteCount: abi.layout.copySize(entries: entries.count), alignment: 16)
+            defer { copy.deallocate() }
+            let raw = entries.copyRequest(into: copy)
+            XCTAssertEqual(raw.count, abi.layout.copySize(entries: 2), "\(abi)")
             let limits = RequestLimits(maximumSegments: 255, capacity: Sector(1 << 21))
-            let raw = UnsafeRawBufferPointer(start: bytes, count: entries.count * abi.layout.entrySize)
             guard case .write(let transfer) = try BlkifRequest.decode(raw, abi: abi, limits: limits) else {
                 return XCTFail("\(abi): a write decoded as something else")
             }

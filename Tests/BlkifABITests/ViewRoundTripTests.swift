@@ -28,7 +28,8 @@ final class ViewRoundTripTests: ABITestCase {
             XCTAssertEqual(BlkifRequest.entryCount(ofHeader: memory.pointer, abi: abi, limits: limits), entries, "\(abi)")
             XCTAssertEqual(segmentsThroughBlockViews(memory.pointer, count: segments.count, abi: abi), segments, "\(abi)")
 
-            let decoded = try BlkifRequest.decode(memory.bytes, abi: abi, limits: limits)
+            let copy = requestCopy(of: memory.pointer, entries: entries, abi: abi)
+            let decoded = try BlkifRequest.decode(copy.bytes, abi: abi, limits: limits)
             XCTAssertEqual(decoded.operation, operation)
             XCTAssertEqual(decoded.id, id)
             switch decoded {
