@@ -61,23 +61,31 @@ extension WorkloadShape {
     /// Whether the decoded request is exactly request `i`.
     @inline(__always)
     static func matches(_ request: BlkifRequest, _ i: Int) -> Bool {
+        let id = RequestID(UInt64(truncatingIfNeeded: i))
         let sector = Sector(UInt64(truncatingIfNeeded: i) &* 8)
-        guard request.id == RequestID(UInt64(truncatingIfNeeded: i)), request.operation == operation(i) else { return false }
         switch request {
         case .discard(let discard):
-            return discard.sector == sector && discard.sectorCount == 8
-        case .read(let transfer), .write(let transfer):
-            guard transfer.sector == sector, transfer.segments.count == segments(i) else { return false }
-            // One pass over the decoded segments, as the C reference's check does.
-            var j = 0
-            for segment in transfer.segments {
-                guard segment == workloadSegment(request: i, j) else { return false }
-                j &+= 1
-            }
-            return true
+            return operation(i) == .discard && discard.id == id && discard.sector == sector && discard.sectorCount == 8
+        case .read(let transfer):
+            return operation(i) == .read && matches(transfer, i, id: id, sector: sector)
+        case .write(let transfer):
+            return operation(i) == .write && matches(transfer, i, id: id, sector: sector)
         default:
             return false
         }
+    }
+
+    /// Whether a read or write carries request `i`'s id, sector and segments.
+    @inline(__always)
+    static func matches(_ transfer: Transfer, _ i: Int, id: RequestID, sector: Sector) -> Bool {
+        guard transfer.id == id, transfer.sector == sector, transfer.segments.count == segments(i) else { return false }
+        // One pass over the decoded segments, as the C reference's check does.
+        var j = 0
+        for segment in transfer.segments {
+            guard segment == workloadSegment(request: i, j) else { return false }
+            j &+= 1
+        }
+        return true
     }
 }
 

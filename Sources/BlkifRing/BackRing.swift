@@ -141,10 +141,17 @@ public struct BackRing: ~Copyable {
             first = UInt64(word)
         }
         let prefix = abi.layout.requestID
-        (copy + prefix).copyMemory(from: source + prefix, byteCount: entryTail)
+        let header = UInt64(littleEndian: first)
+        let operation = UInt8(truncatingIfNeeded: header), segments = UInt8(truncatingIfNeeded: header >> 8)
+        if (operation <= Operation.write.rawValue && segments <= 1) || operation == Operation.discard.rawValue {
+            // The commonest short requests end 24 bytes after `id` (a one-segment read or
+            // write, a discard): copy just those. The rest of the copy is not part of them.
+            (copy + prefix).copyMemory(from: source + prefix, byteCount: shortTail)
+        } else {
+            (copy + prefix).copyMemory(from: source + prefix, byteCount: entryTail)
+        }
         // Compiler barrier: later reads use the copy, never re-load the shared slot.
         atomicMemoryFence(ordering: .acquiring)
-        let header = UInt64(littleEndian: first)
         // At most the copy's capacity: entryCount never exceeds what maximumSegments needs.
         let count = BlkifRequest.entryCount(
             operation: Operation(rawValue: UInt8(truncatingIfNeeded: header)),
@@ -269,6 +276,10 @@ public struct BackRing: ~Copyable {
     /// Bytes of a request entry from `id` to its end: 104 in both ABIs (112 − 8, 108 − 4).
     @inlinable static var entryTail: Int { 104 }
 
+    /// Bytes from `id` to the end of a one-segment request's `seg[0]`, or of a discard's
+    /// `nr_sectors`: 24 in both ABIs.
+    @inlinable static var shortTail: Int { 24 }
+
     /// Writes a response in place (every byte, padding included) and reserves `entries` entries
     /// for it: as many as its request occupied. Visible to the front at ``pushResponses()``.
     @inlinable @inline(__always)
@@ -332,7 +343,9 @@ public struct ServedRequests: Hashable, Sendable {
 @frozen
 public struct RequestCopy {
     /// The request as copied: its header entry, then the segments of its segment blocks
-    /// (``BlkifLayout/copySize(entries:)`` bytes).
+    /// (``BlkifLayout/copySize(entries:)`` bytes). Only the bytes the request's operation and
+    /// segment count give meaning to are its own; past them (past `seg[0]` of a one-segment
+    /// read, for instance) the private buffer may still hold an earlier request's bytes.
     public let bytes: UnsafeRawBufferPointer
     /// Entries it occupied on the ring; its response must occupy as many.
     public let entryCount: Int
