@@ -20,8 +20,8 @@ let package = Package(
     targets: [
         // MARK: Protocol
         .target(name: "BlkifABI"),
-        .target(name: "BlkifRing", dependencies: ["BlkifABI", "CFutex"]),
-        .target(name: "CFutex"),
+        .target(name: "BlkifRing", dependencies: ["BlkifABI", "CBlkifSystem"]),
+        .target(name: "CBlkifSystem"),
 
         // MARK: XenStore
         .target(name: "XenStore"),

@@ -82,7 +82,8 @@ extension BlkifRequest {
         let base = bytes.baseAddress.unsafelyUnwrapped  // safe: decode checked it is non-nil
         let layout = abi.layout
         let count = Int(base.loadLittleEndian(at: BlkifLayout.secondByteOffset, as: UInt8.self))
-        guard count >= minimum, count <= limits.maximumSegments else {
+        // `minimum...maximumSegments` as one unsigned compare (below `minimum` wraps high).
+        guard UInt(bitPattern: count &- minimum) <= UInt(bitPattern: limits.maximumSegments &- minimum) else {
             throw RequestError.failure(id, operation, .segmentCount(count, allowed: minimum...limits.maximumSegments))
         }
         if count > ABI.segmentsPerHeader {

@@ -1,6 +1,7 @@
 // The backend's end of the ring: consumes requests (copied out once), produces responses.
 
 import BlkifABI
+import CBlkifSystem
 import Synchronization
 
 /// The backend's private indexes over a shared ring (ring.h's `back_ring`), and the private
@@ -230,6 +231,7 @@ public struct BackRing: ~Copyable {
         var served = 0
         var failure: RingError?
         while consumer != published {
+            Self.prefetchRequest(at: consumer.advanced(by: Self.prefetchDistance), before: published, after: consumer, in: shared, abi: abi)
             let count: Int
             do {
                 if abi == .x86_32 {
@@ -264,6 +266,23 @@ public struct BackRing: ~Copyable {
         let decision = producer == responsesPublished ? NotifyDecision.noNotification : pushResponses()
         if let failure { throw failure }
         return ServedRequests(count: served, notify: decision)
+    }
+
+    /// Requests ahead of the one being copied whose header is prefetched (measured: 4 beats 8 and
+    /// none, most on small rings, where each request's cache-line misses otherwise come one at
+    /// a time).
+    @inlinable static var prefetchDistance: UInt32 { 4 }
+
+    /// Starts loading the first 32 bytes of the request at `index` (a header and `seg[0]`, or a
+    /// discard) if it is published (`index` in `consumer..<published`): never a slot the
+    /// frontend may still be writing, whose line a prefetch would pull away mid-write.
+    @inlinable @inline(__always)
+    static func prefetchRequest(at index: RingIndex, before published: RingIndex, after consumer: RingIndex, in shared: SharedRing, abi: ABI) {
+        guard index.distance(from: consumer) < published.distance(from: consumer) else { return }
+        // safe: a masked index is inside the ring, and a prefetch never faults.
+        let slot = shared.entries + Int(truncatingIfNeeded: index.rawValue & shared.mask) &* abi.layout.entrySize
+        cblkif_prefetch(slot)
+        cblkif_prefetch(slot + 31)
     }
 
     /// Writes a response in `slot`, every byte of it, for a constant `abi`.

@@ -1,6 +1,6 @@
 // An event channel between two processes on Linux: a counter and a futex in shared memory.
 
-import CFutex
+import CBlkifSystem
 import Synchronization
 
 /// An ``EventChannel`` for two processes (or threads) on Linux that map the same memory: each

@@ -1,7 +1,7 @@
 // Shared (not process-private) futex calls, so waiter and waker may live in two processes
 // mapping the same memory. Swift cannot call the variadic syscall(2) itself.
 #define _GNU_SOURCE
-#include "CFutex.h"
+#include "CBlkifSystem.h"
 
 #include <errno.h>
 #include <linux/futex.h>
