@@ -28,6 +28,14 @@ public struct Segment: Hashable, Sendable, CustomStringConvertible {
     /// Whether the sector range lies inside one page and is not reversed.
     @inlinable public var isValid: Bool { firstSector <= lastSector && lastSector < Sector.perPage }
 
+    /// `last | (last - first)`: below ``Sector/perPage`` exactly when the segment is valid (a
+    /// reversed range wraps the subtraction high), so OR-ing it over many segments and comparing
+    /// once validates them all.
+    @inlinable @inline(__always)
+    var defects: UInt32 {
+        UInt32(lastSector) | (UInt32(lastSector) &- UInt32(firstSector))  // expected to wrap when first > last
+    }
+
     /// The 8 bytes of the segment as one little-endian word, padding zero.
     @inlinable
     var packed: UInt64 {

@@ -129,9 +129,10 @@ public struct BackRing: ~Copyable {
         let source = shared.entries + Int(truncatingIfNeeded: consumer.rawValue & shared.mask) &* abi.layout.entrySize
         // The bytes before `id` (operation, nr_segments, handle; 8 on x86_64, 4 on x86_32) are
         // read once into a register, which decides the entry count. The rest of the entry is
-        // copied from `id` on, 104 bytes in both ABIs, in 16-byte moves: every 64-bit field and
-        // segment then lies inside one move, so reading it back from the copy is forwarded from
-        // the store instead of stalling.
+        // copied from `id` on, 104 bytes in both ABIs, in 8-byte moves: every 64-bit field and
+        // segment is then exactly one store, so decoding's 8-byte reads of the copy are forwarded
+        // from the stores instead of waiting for them (a read from inside a wider store, or a
+        // byte of one, is not forwarded on every processor).
         let first: UInt64
         if abi.layout.requestID == 8 {
             first = source.loadUnaligned(as: UInt64.self)
@@ -147,16 +148,17 @@ public struct BackRing: ~Copyable {
         if (operation <= Operation.write.rawValue && segments <= 1) || operation == Operation.discard.rawValue {
             // The commonest short requests end 24 bytes after `id` (a one-segment read or
             // write, a discard): copy just those. The rest of the copy is not part of them.
-            (copy + prefix).copyMemory(from: source + prefix, byteCount: shortTail)
-        } else {
-            (copy + prefix).copyMemory(from: source + prefix, byteCount: entryTail)
+            // Each occupies one entry.
+            copyWords(from: source + prefix, to: copy + prefix, count: shortTail / 8)
+            // Compiler barrier: later reads use the copy, never re-load the shared slot.
+            atomicMemoryFence(ordering: .acquiring)
+            return 1
         }
-        // Compiler barrier: later reads use the copy, never re-load the shared slot.
+        copyWords(from: source + prefix, to: copy + prefix, count: entryTail / 8)
         atomicMemoryFence(ordering: .acquiring)
         // At most the copy's capacity: entryCount never exceeds what maximumSegments needs.
         let count = BlkifRequest.entryCount(
-            operation: Operation(rawValue: UInt8(truncatingIfNeeded: header)),
-            segmentCount: Int(UInt8(truncatingIfNeeded: header >> 8)), abi: abi, limits: limits)
+            operation: Operation(rawValue: operation), segmentCount: Int(segments), abi: abi, limits: limits)
         if count > 1 {
             try copyBlocks(
                 at: consumer, count: count, published: &published, from: shared, into: copy,
@@ -198,8 +200,20 @@ public struct BackRing: ~Copyable {
     static func copyBlocks(of run: RingEntries, to destination: UnsafeMutableRawPointer, blockBytes: Int) {
         var target = destination
         for index in 1..<run.count {
-            target.copyMemory(from: run.entry(index), byteCount: blockBytes)
+            copyWords(from: run.entry(index), to: target, count: blockBytes / BlkifLayout.segmentSize)
             target += blockBytes
+        }
+    }
+
+    /// Copies `count` 8-byte words from `source` to `destination`, one load and one store each,
+    /// so that a later 8-byte read of any field or segment of the copy is forwarded from the
+    /// store that wrote it.
+    @inlinable @inline(__always)
+    static func copyWords(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int) {
+        for index in 0..<count {
+            // safe: the callers' sources and destinations hold `count` words.
+            destination.storeBytes(
+                of: source.loadUnaligned(fromByteOffset: index &* 8, as: UInt64.self), toByteOffset: index &* 8, as: UInt64.self)
         }
     }
 
@@ -222,41 +236,43 @@ public struct BackRing: ~Copyable {
     @inlinable @inline(__always)
     public mutating func serveRequests(with responder: inout some RequestResponder) throws(RingError) -> ServedRequests {
         try refreshRequests()
+        // One branch on the ABI per batch; each loop below sees a constant layout throughout,
+        // the responder's decoding included.
+        if shared.geometry.abi.resolved == .x86_32 {
+            return try serveBatch(with: &responder, abi: .x86_32)
+        }
+        return try serveBatch(with: &responder, abi: .x86_64)
+    }
+
+    /// The loop of ``serveRequests(with:)`` for a constant `abi`.
+    @inlinable @inline(__always)
+    mutating func serveBatch(with responder: inout some RequestResponder, abi: ABI) throws(RingError) -> ServedRequests {
         // The state lives in locals for the loop (stores into the ring cannot alias them) and is
-        // written back once. The ABI is branched on where offsets differ, a predictable branch
-        // each, so the responder has a single call site.
+        // written back once.
         let shared = self.shared, copy = self.copy, limits = self.limits
-        let abi = shared.geometry.abi.resolved
         var consumer = requestConsumer, producer = responseProducer, published = requestsSeen
         var served = 0
         var failure: RingError?
+        // The responder's state too: a local copy can live in registers, the caller's cannot.
+        var answering = responder
+        defer { responder = answering }
         while consumer != published {
             Self.prefetchRequest(at: consumer.advanced(by: Self.prefetchDistance), before: published, after: consumer, in: shared, abi: abi)
             let count: Int
             do {
-                if abi == .x86_32 {
-                    count = try Self.copyRequest(
-                        at: consumer, published: &published, from: shared, into: copy, responsesProduced: producer,
-                        abi: .x86_32, limits: limits)
-                } else {
-                    count = try Self.copyRequest(
-                        at: consumer, published: &published, from: shared, into: copy, responsesProduced: producer,
-                        abi: .x86_64, limits: limits)
-                }
+                count = try Self.copyRequest(
+                    at: consumer, published: &published, from: shared, into: copy, responsesProduced: producer,
+                    abi: abi, limits: limits)
             } catch {
                 failure = error
                 break
             }
             consumer = consumer.advanced(by: UInt32(truncatingIfNeeded: count))
             let request = RequestCopy(copy, entryCount: count, abi: abi, limits: limits)
-            let status = responder.respond(to: request)
+            let status = answering.respond(to: request)
             let header = request.header
             let slot = Int(truncatingIfNeeded: producer.rawValue & shared.mask)
-            if abi == .x86_32 {
-                Self.writeResponse(id: header.id, operation: header.operation, status: status, slot: slot, of: shared, abi: .x86_32)
-            } else {
-                Self.writeResponse(id: header.id, operation: header.operation, status: status, slot: slot, of: shared, abi: .x86_64)
-            }
+            Self.writeResponse(id: header.id, operation: header.operation, status: status, slot: slot, of: shared, abi: abi)
             producer = producer.advanced(by: UInt32(truncatingIfNeeded: count))
             served &+= 1
         }
