@@ -50,7 +50,7 @@ enum SwiftBackend<W: WorkloadShape, A: ABIChoice> {
     /// answer, then publish the batch); `nil` after a failed check.
     @inline(__always)
     static func serve(_ back: inout BackRing, consumed: Int, _ context: RunContext) -> ServedRequests? {
-        var checker = WorkloadChecker<W>(next: consumed)
+        var checker = WorkloadChecker<W>(next: consumed, context: context)
         let served: ServedRequests
         do {
             served = try back.serveRequests(with: &checker)
@@ -58,41 +58,47 @@ enum SwiftBackend<W: WorkloadShape, A: ABIChoice> {
             context.fail(request: checker.next, "request ring: \(error)")
             return nil
         }
-        if let (request, id, error) = checker.firstMismatch {
-            if let error {
-                context.fail(request: request, "decode: \(error)")
-            } else {
-                context.fail(request: request, "request \(id) is not request \(request) of the workload")
-            }
-            return nil
-        }
-        return served
+        return context.failed ? nil : served
     }
 }
 
 /// The backend's check: each request decodes to request `next` of the workload; answers OKAY,
-/// or an error after noting the first mismatch (reported after the batch, so the answer stays
-/// small and inlined).
+/// or an error after recording the mismatch in the run's context (as the C reference's `fail`).
+///
+/// Its state is the request number and an unretained reference to the context, so that the
+/// ring's loop keeps it in a register; the mismatch is reported out of line.
 struct WorkloadChecker<W: WorkloadShape>: RequestResponder {
     /// The workload number of the next request.
     var next: Int
-    /// The first request that did not match, its id, and the decoding error if there was one.
-    var firstMismatch: (request: Int, id: RequestID, error: RequestError?)?
+    /// Where a mismatch is recorded; the run outlives every batch.
+    let context: Unmanaged<RunContext>
 
-    init(next: Int) { self.next = next }
+    init(next: Int, context: RunContext) {
+        self.next = next
+        self.context = .passUnretained(context)
+    }
 
     @inline(__always)
     mutating func respond(to request: RequestCopy) -> Status {
-        let matches: Bool
-        var failure: RequestError?
-        do throws(RequestError) {
-            matches = W.matches(try request.decode(), next)
-        } catch {
-            matches = false
-            failure = error
-        }
-        if !matches, firstMismatch == nil { firstMismatch = (next, request.header.id, failure) }
+        let i = next
         next &+= 1
-        return matches ? .okay : .error
+        do throws(RequestError) {
+            if W.matches(try request.decode(), i) { return .okay }
+            mismatch(request: i, id: request.header.id, error: nil)
+        } catch {
+            mismatch(request: i, id: request.header.id, error: error)
+        }
+        return .error
+    }
+
+    /// Records that request `i` arrived as `id`, or did not decode (cold path).
+    @inline(never)
+    func mismatch(request i: Int, id: RequestID, error: RequestError?) {
+        let run = context.takeUnretainedValue()
+        if let error {
+            run.fail(request: i, "decode: \(error)")
+        } else {
+            run.fail(request: i, "request \(id) is not request \(i) of the workload")
+        }
     }
 }
