@@ -128,11 +128,16 @@ public struct BackRing: ~Copyable {
         // safe: the slot is inside the ring (masked index).
         let source = shared.entries + Int(truncatingIfNeeded: consumer.rawValue & shared.mask) &* abi.layout.entrySize
         // The bytes before `id` (operation, nr_segments, handle; 8 on x86_64, 4 on x86_32) are
-        // read once into a register, which decides the entry count. The rest of the entry is
-        // copied from `id` on, 104 bytes in both ABIs, in 8-byte moves: every 64-bit field and
-        // segment is then exactly one store, so decoding's 8-byte reads of the copy are forwarded
-        // from the stores instead of waiting for them (a read from inside a wider store, or a
-        // byte of one, is not forwarded on every processor).
+        // read once into a register, which decides the entry count; the rest is copied from `id`
+        // on. Decoding reads the copy back at once, and a read is forwarded from the store that
+        // made it only when it starts where that store starts (a read from inside a wider store,
+        // or a byte of one, waits for the store to reach the cache on some processors, AMD Zen
+        // among them). So the copy's moves are cut where decoding reads:
+        // - a short request (one segment, or a discard) in 8-byte moves, one per 64-bit field
+        //   and segment, which decoding reads one by one;
+        // - any other in 16-byte moves from `id`, which start where the segment validation,
+        //   vectorised two segments a load, reads (offsets 24 + 16k on x86_64, 20 + 16k on
+        //   x86_32).
         let first: UInt64
         if abi.layout.requestID == 8 {
             first = source.loadUnaligned(as: UInt64.self)
@@ -147,14 +152,14 @@ public struct BackRing: ~Copyable {
         let operation = UInt8(truncatingIfNeeded: header), segments = UInt8(truncatingIfNeeded: header >> 8)
         if (operation <= Operation.write.rawValue && segments <= 1) || operation == Operation.discard.rawValue {
             // The commonest short requests end 24 bytes after `id` (a one-segment read or
-            // write, a discard): copy just those. The rest of the copy is not part of them.
-            // Each occupies one entry.
+            // write, a discard): copy just those, in 8-byte moves. The rest of the copy is not
+            // part of them. Each occupies one entry.
             copyWords(from: source + prefix, to: copy + prefix, count: shortTail / 8)
             // Compiler barrier: later reads use the copy, never re-load the shared slot.
             atomicMemoryFence(ordering: .acquiring)
             return 1
         }
-        copyWords(from: source + prefix, to: copy + prefix, count: entryTail / 8)
+        (copy + prefix).copyMemory(from: source + prefix, byteCount: entryTail)
         atomicMemoryFence(ordering: .acquiring)
         // At most the copy's capacity: entryCount never exceeds what maximumSegments needs.
         let count = BlkifRequest.entryCount(
@@ -200,14 +205,14 @@ public struct BackRing: ~Copyable {
     static func copyBlocks(of run: RingEntries, to destination: UnsafeMutableRawPointer, blockBytes: Int) {
         var target = destination
         for index in 1..<run.count {
-            copyWords(from: run.entry(index), to: target, count: blockBytes / BlkifLayout.segmentSize)
+            target.copyMemory(from: run.entry(index), byteCount: blockBytes)
             target += blockBytes
         }
     }
 
     /// Copies `count` 8-byte words from `source` to `destination`, one load and one store each,
     /// so that a later 8-byte read of any field or segment of the copy is forwarded from the
-    /// store that wrote it.
+    /// store that wrote it (see ``copyRequest(at:published:from:into:responsesProduced:abi:limits:)``).
     @inlinable @inline(__always)
     static func copyWords(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int) {
         for index in 0..<count {
