@@ -68,34 +68,64 @@ enum SwiftFrontend<W: WorkloadShape, A: ABIChoice> {
         return next - sent
     }
 
-    /// Takes and checks the responses published when it looks; returns how many, or -1 after a
-    /// failed check.
+    /// Takes and checks the responses published when it looks (one batch, as the C reference's
+    /// drain); returns how many, or -1 after a failed check.
     @inline(__always)
     static func drain(_ front: inout FrontRing, answered: Int, _ sampler: inout Sampler, _ context: RunContext) -> Int {
-        var next = answered
+        var checker = ResponseChecker<W, A>(next: answered, sampler: sampler, context: context)
+        defer { sampler = checker.sampler }
         do {
-            // One batch: the responses published when we looked, then refill.
-            var entries = try front.pendingResponses()
-            while entries > 0,
-                  let response = try front.takeResponse(entries: { W.entries(Int(truncatingIfNeeded: $0.id.rawValue), abi: A.abi) }) {
-                entries -= W.entries(next, abi: A.abi)
-                guard check(response, next, context) else { return -1 }
-                sampler.answered(next)
-                next += 1
-            }
+            _ = try front.takeResponses(with: &checker)
         } catch {
-            context.fail(request: next, "response ring: \(error)")
+            context.fail(request: checker.next, "response ring: \(error)")
             return -1
         }
-        return next - answered
+        return checker.failed ? -1 : checker.next - answered
     }
 
-    /// Whether `response` answers request `i` (in order) with its operation and OKAY.
+}
+
+/// The frontend's check of each response: it answers request `next` (responses come in order),
+/// with its operation and OKAY; every sampled request's round trip is recorded.
+struct ResponseChecker<W: WorkloadShape, A: ABIChoice>: ResponseHandler {
+    /// The request the next response must answer.
+    var next: Int
+    /// Latency bookkeeping, carried through the batch.
+    var sampler: Sampler
+    /// Whether a check failed (the batch stopped there).
+    private(set) var failed = false
+    /// Where a failed check is recorded; the run outlives every batch.
+    let context: Unmanaged<RunContext>
+
+    init(next: Int, sampler: Sampler, context: RunContext) {
+        self.next = next
+        self.sampler = sampler
+        self.context = .passUnretained(context)
+    }
+
+    /// The entries of request `next`, which this response must answer (if it answers another,
+    /// the check fails on it).
     @inline(__always)
-    static func check(_ response: Response, _ i: Int, _ context: RunContext) -> Bool {
-        if response.id.rawValue == UInt64(i), response.operation == W.operation(i), response.status == .okay { return true }
-        context.fail(request: i, "response \(response.id) \(response.operation) \(response.status), expected id \(i) \(W.operation(i)) okay")
-        return false
+    func entries(answeredBy response: Response) -> Int { W.entries(next, abi: A.abi) }
+
+    @inline(__always)
+    mutating func handle(_ response: Response) -> Bool {
+        let i = next
+        guard response.id.rawValue == UInt64(i), response.operation == W.operation(i), response.status == .okay else {
+            mismatch(response, expected: i)
+            failed = true
+            return false
+        }
+        sampler.answered(i)
+        next = i &+ 1
+        return true
+    }
+
+    /// Records that `response` does not answer request `i` (cold path).
+    @inline(never)
+    func mismatch(_ response: Response, expected i: Int) {
+        context.takeUnretainedValue().fail(
+            request: i, "response \(response.id) \(response.operation) \(response.status), expected id \(i) \(W.operation(i)) okay")
     }
 }
 

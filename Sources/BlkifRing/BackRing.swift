@@ -250,7 +250,7 @@ public struct BackRing: ~Copyable {
     }
 
     /// The loop of ``serveRequests(with:)`` for a constant `abi`.
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline  // `@inline(__always)` is not honoured for this typed-throws generic
     mutating func serveBatch(with responder: inout some RequestResponder, abi: ABI) throws(RingError) -> ServedRequests {
         // The state lives in locals for the loop (stores into the ring cannot alias them) and is
         // written back once.

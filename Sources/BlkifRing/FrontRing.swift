@@ -114,6 +114,56 @@ public struct FrontRing {
         return response
     }
 
+    /// Takes, synchronously, every response published when it looks (`rsp_prod` read and
+    /// validated once): copies each out, asks `handler` how many entries its request occupied,
+    /// consumes them, and hands the response over, in ring order, until none is left or the
+    /// handler says stop. The frontend's counterpart of ``BackRing/serveRequests(with:)``.
+    ///
+    /// One branch on the ABI per batch, then a loop in which the slot size is a constant and the
+    /// indexes stay in registers; `takeResponse(entries:)` and this mix freely.
+    ///
+    /// - Parameter handler: a generic (not a closure), so its answers are inlined into the loop.
+    /// - Returns: how many responses were taken (the one the handler stopped at included).
+    /// - Throws: ``RingError`` if `rsp_prod` is invalid or a response claims more entries than
+    ///   are published (it is then not consumed); the responses taken before it stay taken.
+    @inlinable @inline(__always)
+    public mutating func takeResponses(with handler: inout some ResponseHandler) throws(RingError) -> Int {
+        try refreshResponses()
+        if shared.geometry.abi.resolved == .x86_32 {
+            return try takeBatch(with: &handler, entrySize: BlkifLayout.x86_32.entrySize)
+        }
+        return try takeBatch(with: &handler, entrySize: BlkifLayout.x86_64.entrySize)
+    }
+
+    /// The loop of ``takeResponses(with:)`` for a constant `entrySize` (a response's fields sit
+    /// at the same offsets in both ABIs; only the slot size differs).
+    @_transparent @usableFromInline  // `@inline(__always)` is not honoured for this typed-throws generic
+    mutating func takeBatch(with handler: inout some ResponseHandler, entrySize: Int) throws(RingError) -> Int {
+        let entries = shared.entries, mask = shared.mask, seen = responsesSeen
+        var consumer = responseConsumer
+        var taken = 0
+        // The handler's state in a local copy, which can live in registers; written back on
+        // every way out, a throw included.
+        var handling = handler
+        defer {
+            handler = handling
+            _responseConsumer = consumer
+        }
+        while consumer != seen {
+            // safe: a masked index is inside the ring.
+            let response = ResponseView(entries + Int(truncatingIfNeeded: consumer.rawValue & mask) &* entrySize, abi: shared.geometry.abi).copy()
+            let count = handling.entries(answeredBy: response)
+            let published = seen.distance(from: consumer)
+            guard count >= 1, count <= Int(published) else {
+                throw .responsePastProducer(at: consumer, entries: count, published: published)
+            }
+            consumer = consumer.advanced(by: UInt32(truncatingIfNeeded: count))
+            taken &+= 1
+            guard handling.handle(response) else { break }
+        }
+        return taken
+    }
+
     /// `RING_FINAL_CHECK_FOR_RESPONSES`: before sleeping, asks for an event on the next response
     /// and re-checks, so a response published meanwhile is never missed.
     /// - Returns: whether responses are pending (do not sleep).
@@ -136,4 +186,19 @@ extension SharedRing {
         }
         return (requests, responses)
     }
+}
+
+/// A frontend that handles each response as the ring hands it over
+/// (``FrontRing/takeResponses(with:)``).
+///
+/// Conform a struct holding what the handling needs (the requests in flight, by id) and mark
+/// both methods `@inline(__always)`: the ring's loop is specialised for it.
+public protocol ResponseHandler {
+    /// Ring entries the request that `response` answers occupied: 1, or more for a request with
+    /// segment blocks. The frontend knows it from the request it issued; a value below 1 or
+    /// past the published responses makes ``FrontRing/takeResponses(with:)`` throw.
+    func entries(answeredBy response: Response) -> Int
+
+    /// Handles one response (already consumed), in ring order; `false` stops the batch there.
+    mutating func handle(_ response: Response) -> Bool
 }

@@ -87,8 +87,9 @@ final class ServeRequestsTests: XCTestCase {
     }
 }
 
-/// Checks each request is the next one written by ``TestRing/write(id:segments:)``.
-private struct Checker: RequestResponder {
+/// Checks each request is the next one written by ``TestRing/write(id:segments:)`` (shared by the
+/// batch tests of both ends).
+struct Checker: RequestResponder {
     var served = 0
     var next = 0
     var mismatches = 0
@@ -123,7 +124,7 @@ private struct Checker: RequestResponder {
 }
 
 /// A ring in page-aligned memory with both ends attached.
-private final class TestRing {
+final class TestRing {
     let geometry: RingGeometry
     let memory: UnsafeMutableRawPointer
     var front: FrontRing

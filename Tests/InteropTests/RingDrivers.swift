@@ -71,7 +71,9 @@ struct RingPacing {
 }
 
 /// Runs the workload through our ``FrontRing``: fills the ring (or a lock-step batch), publishes,
-/// checks every response in order, and idles only after `finalCheckForResponses()`.
+/// checks every response in order, and idles only after `finalCheckForResponses()`. Drains take
+/// responses one at a time (`takeResponse(entries:)`) and a batch at a time
+/// (`takeResponses(with:)`) in turn, so both are proven against the peer.
 struct FrontDriver {
     var ring: FrontRing
     var pacing: RingPacing
@@ -80,6 +82,7 @@ struct FrontDriver {
     let batch: Int
     private var next: UInt64 = 0
     private var done: UInt64 = 0
+    private var drains = 0
 
     init(ring: FrontRing, pacing: RingPacing, count: Int, batch: Int) {
         self.ring = ring
@@ -118,6 +121,8 @@ struct FrontDriver {
     }
 
     private mutating func drain() throws -> Int {
+        drains += 1
+        if drains % 2 == 0 { return try drainBatch() }
         var got = 0
         while done < next {
             let expected = WorkloadRequest(done)
@@ -129,10 +134,47 @@ struct FrontDriver {
         }
         return got
     }
+
+    /// Takes every published response with `takeResponses(with:)`, checking each in order.
+    private mutating func drainBatch() throws -> Int {
+        var checker = ResponseChecker(next: done, abi: ring.shared.geometry.abi)
+        _ = try ring.takeResponses(with: &checker)
+        if let mismatch = checker.mismatch { throw mismatch }
+        let got = Int(checker.next - done)
+        done = checker.next
+        return got
+    }
+}
+
+/// Checks each response handed over by `takeResponses(with:)` against the workload, in order.
+private struct ResponseChecker: ResponseHandler {
+    var next: UInt64
+    let abi: ABI
+    var mismatch: RingMismatch?
+
+    init(next: UInt64, abi: ABI) {
+        self.next = next
+        self.abi = abi
+    }
+
+    func entries(answeredBy response: Response) -> Int { WorkloadRequest(next).entries(abi: abi) }
+
+    mutating func handle(_ response: Response) -> Bool {
+        do throws(RingMismatch) {
+            try WorkloadRequest(next).check(response)
+        } catch {
+            mismatch = error
+            return false
+        }
+        next += 1
+        return true
+    }
 }
 
 /// Runs the workload through our ``BackRing``: copies and decodes every request, checks every
-/// field in order, answers it, publishes, and idles only after `finalCheckForRequests()`.
+/// field in order, answers it, publishes, and idles only after `finalCheckForRequests()`. Outside
+/// lock-step runs, rounds alternate between `takeRequest()` with `writeResponse(_:entries:)` and
+/// `serveRequests(with:)`, so both are proven against the peer.
 struct BackDriver: ~Copyable {
     var ring: BackRing
     var pacing: RingPacing
@@ -140,6 +182,7 @@ struct BackDriver: ~Copyable {
     /// Lock-step batch size (arms `req_event` before publishing responses), 0 for none.
     let batch: Int
     private var answered: UInt64 = 0
+    private var rounds = 0
 
     init(ring: consuming BackRing, pacing: RingPacing, count: Int, batch: Int) {
         self.ring = ring
@@ -151,7 +194,14 @@ struct BackDriver: ~Copyable {
     mutating func run() throws {
         while answered < count {
             pacing.maybeDelay()
-            if try serve() > 0 {
+            rounds += 1
+            if batch == 0, rounds % 2 == 0 {
+                let served = try serveBatch()
+                if served.count > 0 {
+                    if served.notify == .notifyPeer { pacing.notify() }
+                    continue
+                }
+            } else if try serve() > 0 {
                 if batch > 0 { _ = try ring.finalCheckForRequests() }  // lock-step: arm before publishing
                 if ring.pushResponses() == .notifyPeer { pacing.notify() }
                 continue
@@ -174,5 +224,39 @@ struct BackDriver: ~Copyable {
             got += 1
         }
         return got
+    }
+
+    /// Serves, answers and publishes every published request with `serveRequests(with:)`.
+    private mutating func serveBatch() throws -> ServedRequests {
+        var checker = RequestChecker(next: answered)
+        let served = try ring.serveRequests(with: &checker)
+        if let mismatch = checker.mismatch { throw mismatch }
+        answered = checker.next
+        return served
+    }
+}
+
+/// Checks each request handed over by `serveRequests(with:)` against the workload, in order,
+/// and answers it with the workload's status.
+private struct RequestChecker: RequestResponder {
+    var next: UInt64
+    var mismatch: Error?
+
+    init(next: UInt64) { self.next = next }
+
+    mutating func respond(to copy: RequestCopy) -> Status {
+        let expected = WorkloadRequest(next)
+        next += 1
+        guard mismatch == nil else { return expected.status }
+        do {
+            guard copy.entryCount == expected.entries(abi: copy.abi) else {
+                throw RingMismatch(
+                    description: "request \(expected.index): spans \(copy.entryCount) entries, expected \(expected.entries(abi: copy.abi))")
+            }
+            try expected.check(copy.decode())
+        } catch {
+            mismatch = error
+        }
+        return expected.status
     }
 }
