@@ -78,12 +78,12 @@ extension WorkloadShape {
     /// Whether a read or write carries request `i`'s id, sector and segments.
     @inline(__always)
     static func matches(_ transfer: Transfer, _ i: Int, id: RequestID, sector: Sector) -> Bool {
-        guard transfer.id == id, transfer.sector == sector, transfer.segments.count == segments(i) else { return false }
-        // One pass over the decoded segments, as the C reference's check does.
-        var j = 0
-        for segment in transfer.segments {
-            guard segment == workloadSegment(request: i, j) else { return false }
-            j &+= 1
+        let count = segments(i)
+        guard transfer.id == id, transfer.sector == sector, transfer.segments.count == count else { return false }
+        // One pass over the decoded segments, as the C reference's check does (fully unrolled
+        // where the workload's count is a constant).
+        for j in 0..<count {
+            guard transfer.segments[j] == workloadSegment(request: i, j) else { return false }
         }
         return true
     }

@@ -90,20 +90,40 @@ extension BlkifRequest {
         let layout = abi.layout
         let operation = header.operation
         let count = Int(header.secondByte)
-        // `minimum...maximumSegments` as one unsigned compare (below `minimum` wraps high).
-        guard UInt(bitPattern: count &- minimum) <= UInt(bitPattern: limits.maximumSegments &- minimum) else {
-            throw RequestError.failure(id, operation, .segmentCount(count, allowed: minimum...limits.maximumSegments))
-        }
-        if count > ABI.segmentsPerHeader {
-            let needed = layout.requestSegments + count * BlkifLayout.segmentSize
-            guard bytes.count >= needed else {
-                throw RequestError.failure(id, operation, .truncated(needed: needed, available: bytes.count))
-            }
-        }
         let sector = Sector(base.loadLittleEndian(at: layout.requestSector, as: UInt64.self))
         let first = base + layout.requestSegments
-        try validate(segmentsAt: first, count: count, id: id, operation: operation, sector: sector, limits: limits)
+        if count == 1 {
+            // One segment (a 4 KiB page), the commonest request of all: always an allowed count
+            // (`minimum` ≤ 1 ≤ 11 ≤ `maximumSegments`), inside the header entry, no loop.
+            try validate(segmentAt: first, id: id, operation: operation, sector: sector, limits: limits)
+        } else {
+            // `minimum...maximumSegments` as one unsigned compare (below `minimum` wraps high).
+            guard UInt(bitPattern: count &- minimum) <= UInt(bitPattern: limits.maximumSegments &- minimum) else {
+                throw RequestError.failure(id, operation, .segmentCount(count, allowed: minimum...limits.maximumSegments))
+            }
+            if count > ABI.segmentsPerHeader {
+                let needed = layout.requestSegments + count * BlkifLayout.segmentSize
+                guard bytes.count >= needed else {
+                    throw RequestError.failure(id, operation, .truncated(needed: needed, available: bytes.count))
+                }
+            }
+            try validate(segmentsAt: first, count: count, id: id, operation: operation, sector: sector, limits: limits)
+        }
         return Transfer(id: id, handle: header.handle, sector: sector, segments: SegmentList(contiguous: first, count: count))
+    }
+
+    /// ``validate(segmentsAt:count:id:operation:sector:limits:)`` for a single segment.
+    @inlinable @inline(__always)
+    static func validate(
+        segmentAt first: UnsafeRawPointer, id: RequestID, operation: Operation, sector: Sector, limits: RequestLimits
+    ) throws(RequestError) {
+        guard Segment(at: first).defects < UInt32(Sector.perPage) else {
+            throw RequestError.invalidSegment(in: first, count: 1, id: id, operation: operation)
+        }
+        let (last, overflow) = sector.rawValue.addingReportingOverflow(UInt64(Sector.perPage))
+        if overflow || last > limits.sectorLimit {
+            try checkRange(segmentsAt: first, count: 1, id: id, operation: operation, sector: sector, limits: limits)
+        }
     }
 
     /// Checks `count` segments stored back to back at `first` (each `first_sect <= last_sect < 8`)
@@ -118,18 +138,12 @@ extension BlkifRequest {
     static func validate(
         segmentsAt first: UnsafeRawPointer, count: Int, id: RequestID, operation: Operation, sector: Sector, limits: RequestLimits
     ) throws(RequestError) {
-        var defects: UInt32
-        if count == 1 {
-            // A single 4 KiB segment, the commonest request of all: no loop to set up.
-            defects = Segment(at: first).defects
-        } else {
-            defects = 0
-            var cursor = first
-            let segmentsEnd = first + count &* BlkifLayout.segmentSize  // safe: count ≤ 4096
-            while cursor < segmentsEnd {
-                defects |= Segment(at: cursor).defects
-                cursor += BlkifLayout.segmentSize
-            }
+        var defects: UInt32 = 0
+        var cursor = first
+        let segmentsEnd = first + count &* BlkifLayout.segmentSize  // safe: count ≤ 4096
+        while cursor < segmentsEnd {
+            defects |= Segment(at: cursor).defects
+            cursor += BlkifLayout.segmentSize
         }
         guard defects < UInt32(Sector.perPage) else {
             throw RequestError.invalidSegment(in: first, count: count, id: id, operation: operation)

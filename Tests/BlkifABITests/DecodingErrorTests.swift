@@ -100,6 +100,28 @@ final class DecodingErrorTests: ABITestCase {
         }
     }
 
+    /// The one-segment fast path checks exactly what the general one does.
+    func testSingleSegmentIsValidatedLikeAnyOther() throws {
+        let capacity = RequestLimits(capacity: Sector(1000))
+        for abi in abis {
+            for operation in [Operation.read, .write, .writeBarrier, .flushDiskCache] {
+                let reversed = decodeError(request(abi, operation, segments: [Segment(grant: GrantRef(3), firstSector: 6, lastSector: 1)]), abi: abi)
+                XCTAssertEqual(reversed?.reason, .firstSectorAfterLast(segment: 0, first: 6, last: 1), "\(abi) \(operation)")
+                let outside = decodeError(request(abi, operation, segments: [Segment(grant: GrantRef(3), firstSector: 0, lastSector: 8)]), abi: abi)
+                XCTAssertEqual(outside?.reason, .lastSectorOutsidePage(segment: 0, last: 8), "\(abi) \(operation)")
+                // Four sectors ending exactly at the end of the disk fit; five do not.
+                let exact = request(abi, operation, segments: [Segment(grant: GrantRef(3), firstSector: 2, lastSector: 5)], sector: 996)
+                XCTAssertNoThrow(try BlkifRequest.decode(exact.bytes, abi: abi, limits: capacity), "\(abi) \(operation)")
+                let past = request(abi, operation, segments: [Segment(grant: GrantRef(3), firstSector: 2, lastSector: 6)], sector: 996)
+                XCTAssertEqual(decodeError(past, abi: abi, limits: capacity)?.reason,
+                               .beyondCapacity(sector: Sector(996), count: 5, capacity: Sector(1000)), "\(abi) \(operation)")
+                let wrapped = request(abi, operation, segments: [Segment(grant: GrantRef(3))], sector: .max - 3)
+                XCTAssertEqual(decodeError(wrapped, abi: abi)?.reason,
+                               .beyondCapacity(sector: Sector(.max - 3), count: 8, capacity: Sector(.max)), "\(abi) \(operation)")
+            }
+        }
+    }
+
     func testTransferPastTheEndOfTheDiskIsRefusedNamingTheRange() {
         for abi in abis {
             let memory = request(abi, .read, segments: [Segment(grant: GrantRef(1)), Segment(grant: GrantRef(2))], sector: 985)
