@@ -8,7 +8,8 @@ import XCTest
 
 /// Re-runs this test in a child process with `alloc_counter.c` preloaded (it counts every
 /// malloc-family call and every `swift_retain`), where 100,000 round trips (write, publish,
-/// copy, decode, answer, take) of 11-segment requests run on one thread after a warm-up.
+/// copy, decode, answer, take) of 11-segment requests run on one thread after a warm-up, every
+/// other one through the batch calls (`serveRequests(with:)`, `takeResponses(with:)`).
 /// Optimised (`make test-alloc-ring`), the child asserts both counts stay at 0. Unoptimised
 /// (`-Onone` iterates generics through unspecialised witnesses, which box each element on
 /// the heap), it asserts every allocation of the loop was freed within it (no growth)
@@ -74,6 +75,15 @@ final class RingAllocationTests: XCTestCase {
                 run.setSegment(segment, to: Segment(grant: GrantRef(UInt32(segment)), firstSector: 0, lastSector: 7))
             }
             _ = front.pushRequests()
+            if index % 2 == 1 {
+                var responder = ElevenSegmentWrites(next: index)
+                var handler = InOrderResponses(next: index)
+                guard try back.serveRequests(with: &responder).count == 1, try front.takeResponses(with: &handler) == 1 else {
+                    return mismatches + 1
+                }
+                mismatches += responder.mismatches + handler.mismatches
+                continue
+            }
             guard let copy = try back.takeRequest(), case .write(let transfer) = try copy.decode() else { return mismatches + 1 }
             if transfer.id != RequestID(index) || transfer.segments.count != 11 || transfer.segments[10].grant != GrantRef(10) { mismatches += 1 }
             back.writeResponse(Response(id: transfer.id, operation: .write, status: .okay), entries: copy.entryCount)
@@ -87,5 +97,35 @@ final class RingAllocationTests: XCTestCase {
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }  // RTLD_DEFAULT
         let function = unsafeBitCast(symbol, to: (@convention(c) () -> UInt).self)
         return { function() }
+    }
+}
+
+/// Checks the allocation test's requests as `serveRequests(with:)` hands them over.
+private struct ElevenSegmentWrites: RequestResponder {
+    var next: UInt64
+    var mismatches = 0
+
+    mutating func respond(to request: RequestCopy) -> Status {
+        defer { next += 1 }
+        guard case .write(let transfer) = try? request.decode(), transfer.id == RequestID(next), transfer.segments.count == 11,
+              transfer.segments[10].grant == GrantRef(10) else {
+            mismatches += 1
+            return .error
+        }
+        return .okay
+    }
+}
+
+/// Checks the allocation test's responses as `takeResponses(with:)` hands them over.
+private struct InOrderResponses: ResponseHandler {
+    var next: UInt64
+    var mismatches = 0
+
+    func entries(answeredBy response: Response) -> Int { 1 }
+
+    mutating func handle(_ response: Response) -> Bool {
+        if response != Response(id: RequestID(next), operation: .write, status: .okay) { mismatches += 1 }
+        next += 1
+        return true
     }
 }
