@@ -26,7 +26,9 @@ struct RowOptions: ParsableArguments {
         discussion: "Default: 1seg, 11seg, 64seg and discard. mixed: request i has operation i & 1, 1 + (i mod 11) segments, id i, sector 8i, segment j gref i + j, sectors 0-7."))
     var workload: WorkloadKind?
 
-    @Option(help: "Only this mode: polling (spin, no events) or event (notify with event-index hold-off, futex sleep). Default: both.")
+    @Option(help: ArgumentHelp(
+        "Only this mode: polling (spin, no events), event (notify with event-index hold-off, futex sleep) or serial. Default: polling and event.",
+        discussion: "serial: one thread plays both ends in turn (fill, publish, serve, publish, take), so nothing waits and no cache line crosses cores: the CPU cost of each ring's code alone."))
     var mode: WaitMode?
 
     @Option(help: "Requests per run. Default: 200000 polling / 50000 event (quick: 20000 / 5000).")
@@ -44,7 +46,7 @@ struct RowOptions: ParsableArguments {
         let pageCounts = pages.map { [$0] } ?? (quick ? [1] : [1, 4, 16])
         let workloads = workload.map { [$0] }
             ?? (quick ? [.oneSegment, .segmentBlocks, .mixed] : [.oneSegment, .elevenSegments, .segmentBlocks, .discard])
-        let modes = mode.map { [$0] } ?? WaitMode.allCases
+        let modes = mode.map { [$0] } ?? WaitMode.tableModes
         return abis.flatMap { abi in
             pageCounts.flatMap { pages in
                 workloads.flatMap { workload in
@@ -60,9 +62,9 @@ struct RowOptions: ParsableArguments {
     func requestCount(_ mode: WaitMode) -> Int {
         if let requests { return requests }
         switch (mode, quick) {
-        case (.polling, false): return 200_000
+        case (.polling, false), (.serial, false): return 200_000
         case (.event, false): return 50_000
-        case (.polling, true): return 20_000
+        case (.polling, true), (.serial, true): return 20_000
         case (.event, true): return 5_000
         }
     }

@@ -11,9 +11,22 @@ enum WaitMode: String, CaseIterable, Sendable {
     case polling
     /// Notify when the ring says so (event-index hold-off); sleep on a futex after a final check.
     case event
+    /// One thread plays both ends in turn (fill, publish, serve, publish, take): nothing waits
+    /// and no cache line crosses cores, so a row times the CPU cost of the ring code alone.
+    /// Only when asked for (`--mode serial`).
+    case serial
+
+    /// The modes of the default table.
+    static var tableModes: [WaitMode] { [.polling, .event] }
 
     /// The C reference's number for this mode (`enum ringref_mode`).
-    var referenceCode: UInt64 { self == .polling ? 0 : 1 }
+    var referenceCode: UInt64 {
+        switch self {
+        case .polling: 0
+        case .event: 1
+        case .serial: 2
+        }
+    }
 }
 
 /// Shared state of one run: the ring, the start line, the failure flag and each side's results.

@@ -48,8 +48,13 @@ enum SwiftRunner {
         }
     }
 
-    /// Starts the backend and the frontend on their CPUs and waits for both.
+    /// Starts the backend and the frontend on their CPUs and waits for both; in serial mode one
+    /// thread, on the producer's CPU, plays both.
     private static func runThreads<W: WorkloadShape, A: ABIChoice>(_: W.Type, _: A.Type, _ context: RunContext) {
+        if context.mode == .serial {
+            StartedThread(cpu: context.cpus.producer) { SwiftSerial<W, A>.run(context) }.join()
+            return
+        }
         let backend = StartedThread(cpu: context.cpus.consumer) { SwiftBackend<W, A>.run(context) }
         let frontend = StartedThread(cpu: context.cpus.producer) { SwiftFrontend<W, A>.run(context) }
         frontend.join()

@@ -306,6 +306,39 @@ static void *consumer(void *arg) {
     return NULL;
 }
 
+/* ---- serial: one thread, both ends in turn ---- */
+
+/* Fills the ring, publishes, serves every request, publishes, takes every response; again until
+ * every request is answered. Nothing waits, so the time is the CPU cost of the ring code alone. */
+static void serial(struct run *run) {
+    const struct ringref_config *c = run->config;
+    struct request_copy copy;
+    ringref_front_ring front;
+    ringref_back_ring back;
+    FRONT_RING_ATTACH(&front, run->sring, 0, c->ring_bytes);
+    BACK_RING_ATTACH(&back, run->sring, 0, c->ring_bytes);
+    uint64_t sent = 0, consumed = 0, answered = 0, samples = 0;
+    pin(c->producer_cpu);
+    uint64_t start = now_ns();
+    while (answered < c->requests) {
+        uint64_t batch = fill(&front, c->workload, sent, c->requests);
+        int notify;
+        RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&front, notify);
+        stamp_batch(c, run->stamps, sent, sent + batch);
+        sent += batch;
+        int64_t served = serve_requests(run, &back, consumed, &copy);
+        if (served < 0) break;
+        consumed += (uint64_t)served;
+        RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&back, notify);
+        (void)notify; /* nobody to wake: the same thread takes the responses next */
+        int64_t taken = drain_responses(run, &front, answered, run->stamps, &samples);
+        if (taken < 0) break;
+        answered += (uint64_t)taken;
+    }
+    run->result->elapsed_ns = now_ns() - start;
+    run->result->sample_count = samples;
+}
+
 __attribute__((visibility("default")))
 int ringref_run(const struct ringref_config *config, struct ringref_result *result) {
     memset(result, 0, sizeof *result);
@@ -324,6 +357,10 @@ int ringref_run(const struct ringref_config *config, struct ringref_result *resu
     ringref_front_ring probe;
     FRONT_RING_INIT(&probe, run.sring, config->ring_bytes);
     result->ring_entries = RING_SIZE(&probe);
+    if (config->mode == RINGREF_SERIAL) {
+        serial(&run);
+        return run.failed ? -1 : 0;
+    }
     pthread_t front, back;
     if (pthread_create(&back, NULL, consumer, &run) != 0) return -1;
     if (pthread_create(&front, NULL, producer, &run) != 0) { run.failed = 1; pthread_join(back, NULL); return -1; }

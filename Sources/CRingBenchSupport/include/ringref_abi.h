@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define RINGREF_ABI_VERSION 1
+#define RINGREF_ABI_VERSION 2
 
 /* Workloads, in the order ringbench lists them. */
 enum ringref_workload {
@@ -21,7 +21,8 @@ enum ringref_workload {
 /* How each side waits for the other. */
 enum ringref_mode {
     RINGREF_POLLING = 0, /* spin on the producer indexes, never notify */
-    RINGREF_EVENT = 1    /* notify when the ring says so, sleep on a futex after a final check */
+    RINGREF_EVENT = 1,   /* notify when the ring says so, sleep on a futex after a final check */
+    RINGREF_SERIAL = 2   /* one thread (on producer_cpu) plays both ends in turn: no waiting */
 };
 
 /* One run: everything the C side needs, allocated and placed by ringbench. */
