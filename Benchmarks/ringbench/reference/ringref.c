@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #define READ_ONCE(x) (*(volatile __typeof__(x) *)&(x))
+/* The loops' helpers are inlined into each caller, as they were when each had one: the serial
+ * mode's second call must not turn them into calls in the timed two-thread loops. */
+#define HOT static inline __attribute__((always_inline))
 #define STAMP_SLOTS 1024 /* power of two, more than any ring's entries */
 
 /* Shared between the two threads of one run. */
@@ -97,7 +100,7 @@ static void event_wait(uint32_t *word, uint32_t *seen) {
 
 /* ---- frontend ---- */
 
-static void write_request(ringref_front_ring *front, RING_IDX at, uint64_t workload, uint64_t i) {
+HOT void write_request(ringref_front_ring *front, RING_IDX at, uint64_t workload, uint64_t i) {
     ringref_request *req = RING_GET_REQUEST(front, at);
     unsigned n = segments_of(workload, i);
     if (workload == RINGREF_DISCARD) {
@@ -121,7 +124,7 @@ static void write_request(ringref_front_ring *front, RING_IDX at, uint64_t workl
 }
 
 /* Writes as many requests as fit; returns how many. */
-static uint64_t fill(ringref_front_ring *front, uint64_t workload, uint64_t sent, uint64_t total) {
+HOT uint64_t fill(ringref_front_ring *front, uint64_t workload, uint64_t sent, uint64_t total) {
     uint64_t first = sent;
     while (sent < total) {
         unsigned entries = entries_for(segments_of(workload, sent));
@@ -134,7 +137,7 @@ static uint64_t fill(ringref_front_ring *front, uint64_t workload, uint64_t sent
 }
 
 /* Takes and checks every published response; returns how many, or -1 on a failed check. */
-static int64_t drain_responses(struct run *run, ringref_front_ring *front, uint64_t answered,
+HOT int64_t drain_responses(struct run *run, ringref_front_ring *front, uint64_t answered,
                                uint64_t *stamps, uint64_t *sample_count) {
     const struct ringref_config *c = run->config;
     RING_IDX rp = READ_ONCE(front->sring->rsp_prod);
@@ -159,7 +162,7 @@ static int64_t drain_responses(struct run *run, ringref_front_ring *front, uint6
     return (int64_t)(answered - first);
 }
 
-static void stamp_batch(const struct ringref_config *c, uint64_t *stamps, uint64_t from, uint64_t to) {
+HOT void stamp_batch(const struct ringref_config *c, uint64_t *stamps, uint64_t from, uint64_t to) {
     uint64_t every = c->sample_every, now = now_ns();
     for (uint64_t id = (from + every - 1) & ~(every - 1); id < to; id += every) stamps[id & (STAMP_SLOTS - 1)] = now;
 }
@@ -221,7 +224,7 @@ static inline const struct blkif_request_segment *segment_at(const struct reques
 }
 
 /* Validates the copy (as a backend must) and checks it is request `i` of the workload. */
-static int check_request(struct run *run, const struct request_copy *copy, uint64_t i) {
+HOT int check_request(struct run *run, const struct request_copy *copy, uint64_t i) {
     uint64_t workload = run->config->workload;
     const ringref_request *req = &copy->entry[0].req;
     uint64_t id = req->id;
@@ -247,7 +250,7 @@ static int check_request(struct run *run, const struct request_copy *copy, uint6
 }
 
 /* Copies out, checks and answers every published request; returns how many, or -1. */
-static int64_t serve_requests(struct run *run, ringref_back_ring *back, uint64_t consumed, struct request_copy *copy) {
+HOT int64_t serve_requests(struct run *run, ringref_back_ring *back, uint64_t consumed, struct request_copy *copy) {
     RING_IDX rp = READ_ONCE(back->sring->req_prod);
     xen_rmb();
     if (RING_REQUEST_PROD_OVERFLOW(back, rp)) { fail(run, consumed, "req_prod overflow", rp, back->rsp_prod_pvt); return -1; }
