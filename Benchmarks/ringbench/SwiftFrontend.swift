@@ -82,7 +82,6 @@ enum SwiftFrontend<W: WorkloadShape, A: ABIChoice> {
         }
         return checker.failed ? -1 : checker.next - answered
     }
-
 }
 
 /// The frontend's check of each response: it answers request `next` (responses come in order),

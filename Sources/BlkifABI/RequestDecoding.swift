@@ -94,8 +94,9 @@ extension BlkifRequest {
         let first = base + layout.requestSegments
         if count == 1 {
             // One segment (a 4 KiB page), the commonest request of all: always an allowed count
-            // (`minimum` ≤ 1 ≤ 11 ≤ `maximumSegments`), inside the header entry, no loop.
-            try validate(segmentAt: first, id: id, operation: operation, sector: sector, limits: limits)
+            // (`minimum` ≤ 1 ≤ 11 ≤ `maximumSegments`), inside the header entry; with a constant
+            // count the check below unrolls to that one segment, no loop.
+            try validate(segmentsAt: first, count: 1, id: id, operation: operation, sector: sector, limits: limits)
         } else {
             // `minimum...maximumSegments` as one unsigned compare (below `minimum` wraps high).
             guard UInt(bitPattern: count &- minimum) <= UInt(bitPattern: limits.maximumSegments &- minimum) else {
@@ -112,28 +113,15 @@ extension BlkifRequest {
         return Transfer(id: id, handle: header.handle, sector: sector, segments: SegmentList(contiguous: first, count: count))
     }
 
-    /// ``validate(segmentsAt:count:id:operation:sector:limits:)`` for a single segment.
-    @inlinable @inline(__always)
-    static func validate(
-        segmentAt first: UnsafeRawPointer, id: RequestID, operation: Operation, sector: Sector, limits: RequestLimits
-    ) throws(RequestError) {
-        guard Segment(at: first).defects < UInt32(Sector.perPage) else {
-            throw RequestError.invalidSegment(in: first, count: 1, id: id, operation: operation)
-        }
-        let (last, overflow) = sector.rawValue.addingReportingOverflow(UInt64(Sector.perPage))
-        if overflow || last > limits.sectorLimit {
-            try checkRange(segmentsAt: first, count: 1, id: id, operation: operation, sector: sector, limits: limits)
-        }
-    }
-
     /// Checks `count` segments stored back to back at `first` (each `first_sect <= last_sect < 8`)
     /// and the transfer's sector range (no overflow, and within the disk when its size is known).
     ///
     /// The fast path is branch-free per segment: `last | (last - first)` is below 8 exactly when
     /// `first <= last < 8` (a reversed range wraps the subtraction to a huge value), so one OR
-    /// accumulates every segment and one compare tests them all. Each segment is one 8-byte load. The range is first checked
-    /// against the most a request can transfer (8 sectors a segment); only when that bound does
-    /// not fit are the sectors summed exactly. Any failure is diagnosed out of line.
+    /// accumulates every segment and one compare tests them all. Each segment is one 8-byte load.
+    /// The range is first checked against the most a request can transfer (8 sectors a segment);
+    /// only when that bound does not fit are the sectors summed exactly. Any failure is diagnosed
+    /// out of line.
     @inlinable @inline(__always)
     static func validate(
         segmentsAt first: UnsafeRawPointer, count: Int, id: RequestID, operation: Operation, sector: Sector, limits: RequestLimits

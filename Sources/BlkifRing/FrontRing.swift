@@ -105,13 +105,21 @@ public struct FrontRing {
             if responsesSeen == responseConsumer { return nil }
         }
         let response = shared.entries(from: responseConsumer, count: 1).response.copy()
-        let count = entries(response)
-        let published = responsesSeen.distance(from: responseConsumer)
-        guard count >= 1, count <= Int(published) else {
-            throw .responsePastProducer(at: responseConsumer, entries: count, published: published)
-        }
-        _responseConsumer = responseConsumer.advanced(by: UInt32(truncatingIfNeeded: count))
+        _responseConsumer = try Self.consuming(entries(response), at: responseConsumer, published: responsesSeen)
         return response
+    }
+
+    /// The consumer index past a response at `consumer` whose request occupied `count` entries,
+    /// when all of them lie before `published`.
+    /// - Throws: ``RingError/responsePastProducer(at:entries:published:)`` for fewer than 1
+    ///   entry, or more than are published.
+    @inlinable @inline(__always)
+    static func consuming(_ count: Int, at consumer: RingIndex, published: RingIndex) throws(RingError) -> RingIndex {
+        let available = published.distance(from: consumer)
+        guard count >= 1, count <= Int(available) else {
+            throw .responsePastProducer(at: consumer, entries: count, published: available)
+        }
+        return consumer.advanced(by: UInt32(truncatingIfNeeded: count))
     }
 
     /// Takes, synchronously, every response published when it looks (`rsp_prod` read and
@@ -151,13 +159,9 @@ public struct FrontRing {
         }
         while consumer != seen {
             // safe: a masked index is inside the ring.
-            let response = ResponseView(entries + Int(truncatingIfNeeded: consumer.rawValue & mask) &* entrySize, abi: shared.geometry.abi).copy()
-            let count = handling.entries(answeredBy: response)
-            let published = seen.distance(from: consumer)
-            guard count >= 1, count <= Int(published) else {
-                throw .responsePastProducer(at: consumer, entries: count, published: published)
-            }
-            consumer = consumer.advanced(by: UInt32(truncatingIfNeeded: count))
+            let slot = entries + Int(truncatingIfNeeded: consumer.rawValue & mask) &* entrySize
+            let response = ResponseView(slot, abi: shared.geometry.abi).copy()
+            consumer = try Self.consuming(handling.entries(answeredBy: response), at: consumer, published: seen)
             taken &+= 1
             guard handling.handle(response) else { break }
         }
