@@ -22,6 +22,10 @@ struct Header {
             "ringbench \(date)  \(compilerVersion)  \(ringbench_allowed_cpu_count()) CPUs allowed",
             "producer CPU \(cpus.producer), consumer CPU \(cpus.consumer); ring memory on \(numa); ring bytes \(sizes)",
         ]
+        let pushes = Set(rows.map(\.pushEvery))
+        let policy = pushes.first.flatMap { $0 }.map { "after every \($0) request\($0 == 1 ? "" : "s") (--push-every)" }
+            ?? "once per batch (every request published when it looks)"
+        lines.append("each backend publishes its responses \(policy)")
         if references.isEmpty {
             lines.append("C reference: not run (ours only)")
         } else {

@@ -9,6 +9,8 @@ struct JSONRow: Codable {
     let workload: String
     let mode: String
     let requests: Int
+    /// `--push-every`: requests the backends serve before publishing; absent: once per batch.
+    let pushEvery: Int?
     let repetitions: Int
     let mreqPerSecond: Double
     let mreqPerSecondMin: Double
@@ -38,7 +40,8 @@ struct JSONReport {
             let ours = result.ours, reference = result.reference
             return JSONRow(
                 abi: result.spec.abi.description, pages: result.spec.pages, workload: result.spec.workload.rawValue,
-                mode: result.spec.mode.rawValue, requests: result.spec.requests, repetitions: repetitions,
+                mode: result.spec.mode.rawValue, requests: result.spec.requests, pushEvery: result.spec.pushEvery,
+                repetitions: repetitions,
                 mreqPerSecond: ours.mreqPerSecond.median, mreqPerSecondMin: ours.mreqPerSecond.min,
                 mreqPerSecondMax: ours.mreqPerSecond.max, nsPerRequest: ours.nsPerRequest,
                 notificationsPerRequest: ours.notificationsPerRequest, allocationsPerRequest: ours.allocationsPerRequest ?? 0,

@@ -31,6 +31,11 @@ struct RowOptions: ParsableArguments {
         discussion: "serial: one thread plays both ends in turn (fill, publish, serve, publish, take), so nothing waits and no cache line crosses cores: the CPU cost of each ring's code alone."))
     var mode: WaitMode?
 
+    @Option(name: .customLong("push-every"), help: ArgumentHelp(
+        "The backend publishes its responses after at most this many requests, on both sides. Default: once per batch.",
+        discussion: "By default each backend serves every request published when it looks, then publishes (one RING_PUSH_RESPONSES per batch). With N it publishes after every N requests, so the frontend takes the first responses while the rest are being served; Linux's blkback publishes each response as its request completes (--push-every 1)."))
+    var pushEvery: Int?
+
     @Option(help: "Requests per run. Default: 200000 polling / 50000 event (quick: 20000 / 5000).")
     var requests: Int?
 
@@ -51,7 +56,9 @@ struct RowOptions: ParsableArguments {
             pageCounts.flatMap { pages in
                 workloads.flatMap { workload in
                     modes.map { mode in
-                        RowSpec(abi: abi, pages: pages, workload: workload, mode: mode, requests: requestCount(mode))
+                        RowSpec(
+                            abi: abi, pages: pages, workload: workload, mode: mode, requests: requestCount(mode),
+                            pushEvery: pushEvery)
                     }
                 }
             }
@@ -76,5 +83,6 @@ struct RowOptions: ParsableArguments {
         if let pages, ![1, 2, 4, 8, 16].contains(pages) { throw ValidationError("--pages must be 1, 2, 4, 8 or 16") }
         if let requests, requests < 1 { throw ValidationError("--requests must be at least 1") }
         if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
+        if let pushEvery, pushEvery < 1 { throw ValidationError("--push-every must be at least 1, not \(pushEvery)") }
     }
 }

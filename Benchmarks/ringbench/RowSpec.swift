@@ -9,8 +9,13 @@ struct RowSpec: Sendable, CustomStringConvertible {
     let workload: WorkloadKind
     let mode: WaitMode
     let requests: Int
+    /// Requests the backend serves before publishing their responses; `nil`: all it saw (a batch).
+    let pushEvery: Int?
 
     var description: String { "\(abi) \(pages)p \(workload.rawValue) \(mode.rawValue)" }
+
+    /// ``pushEvery`` as `serveRequests(with:limit:)` takes it (no limit: a whole batch).
+    var responseLimit: Int { pushEvery ?? .max }
 }
 
 /// What one run (one repetition of one side) measured.

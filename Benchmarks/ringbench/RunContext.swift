@@ -42,6 +42,8 @@ final class RunContext: @unchecked Sendable {
     let geometry: RingGeometry
     let requests: Int
     let mode: WaitMode
+    /// The most requests the backend serves before publishing (`serveRequests(with:limit:)`).
+    let responseLimit: Int
     let cpus: CPUPair
     let sampleEvery: Int
     /// Push time of each sampled request in flight, by `id & (stampSlots - 1)`.
@@ -61,12 +63,14 @@ final class RunContext: @unchecked Sendable {
     private(set) var failure: (request: Int, message: String)?
 
     init(ring: UnsafeMutableRawPointer, events: UnsafeMutableRawPointer, geometry: RingGeometry,
-         requests: Int, mode: WaitMode, cpus: CPUPair, samples: UnsafeMutableBufferPointer<UInt64>, sampleEvery: Int) {
+         requests: Int, mode: WaitMode, responseLimit: Int, cpus: CPUPair, samples: UnsafeMutableBufferPointer<UInt64>,
+         sampleEvery: Int) {
         self.ring = ring
         self.events = events
         self.geometry = geometry
         self.requests = requests
         self.mode = mode
+        self.responseLimit = responseLimit
         self.cpus = cpus
         self.samples = samples
         self.sampleEvery = sampleEvery

@@ -46,14 +46,14 @@ enum SwiftBackend<W: WorkloadShape, A: ABIChoice> {
         }
     }
 
-    /// Serves the requests published when it looks (as blkback does: copy out, decode, check,
-    /// answer, then publish the batch); `nil` after a failed check.
+    /// Serves the requests published when it looks, or the run's `--push-every` of them (as
+    /// blkback does: copy out, decode, check, answer, then publish); `nil` after a failed check.
     @inline(__always)
     static func serve(_ back: inout BackRing, consumed: Int, _ context: RunContext) -> ServedRequests? {
         var checker = WorkloadChecker<W>(next: consumed, context: context)
         let served: ServedRequests
         do {
-            served = try back.serveRequests(with: &checker)
+            served = try back.serveRequests(with: &checker, limit: context.responseLimit)
         } catch {
             context.fail(request: checker.next, "request ring: \(error)")
             return nil

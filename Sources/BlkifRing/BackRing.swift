@@ -232,26 +232,33 @@ public struct BackRing: ~Copyable {
     /// indexes stay in registers. A backend that answers later uses ``takeRequest()`` and
     /// ``writeResponse(_:entries:)`` instead; the two mix freely.
     ///
-    /// - Parameter responder: asked once per request, in ring order, with its private copy
-    ///   (valid during the call); decodes it with ``RequestCopy/decode()`` and returns the
-    ///   status. A generic (not a closure), so its answer is inlined into the loop.
+    /// - Parameters:
+    ///   - responder: asked once per request, in ring order, with its private copy (valid during
+    ///     the call); decodes it with ``RequestCopy/decode()`` and returns the status. A generic
+    ///     (not a closure), so its answer is inlined into the loop.
+    ///   - limit: the most requests to serve before publishing (at least 1). By default every
+    ///     request published when it looks; a smaller batch publishes sooner, so the frontend
+    ///     takes the first responses while the rest are still being served (Linux's blkback
+    ///     publishes each response as its request completes). The requests left over are
+    ///     served by the next call.
     /// - Returns: how many requests were served, and whether the frontend asked to be woken.
     /// - Throws: ``RingError`` for a hostile `req_prod` or a request running past it. The
     ///   responses written before it are published first; none is lost.
     @inlinable @inline(__always)
-    public mutating func serveRequests(with responder: inout some RequestResponder) throws(RingError) -> ServedRequests {
+    public mutating func serveRequests(with responder: inout some RequestResponder, limit: Int = .max) throws(RingError) -> ServedRequests {
+        precondition(limit >= 1, "serveRequests(with:limit:) serves at least one request")
         try refreshRequests()
         // One branch on the ABI per batch; each loop below sees a constant layout throughout,
         // the responder's decoding included.
         if shared.geometry.abi.resolved == .x86_32 {
-            return try serveBatch(with: &responder, abi: .x86_32)
+            return try serveBatch(with: &responder, limit: limit, abi: .x86_32)
         }
-        return try serveBatch(with: &responder, abi: .x86_64)
+        return try serveBatch(with: &responder, limit: limit, abi: .x86_64)
     }
 
-    /// The loop of ``serveRequests(with:)`` for a constant `abi`.
+    /// The loop of ``serveRequests(with:limit:)`` for a constant `abi`.
     @_transparent @usableFromInline  // `@inline(__always)` is not honoured for this typed-throws generic
-    mutating func serveBatch(with responder: inout some RequestResponder, abi: ABI) throws(RingError) -> ServedRequests {
+    mutating func serveBatch(with responder: inout some RequestResponder, limit: Int, abi: ABI) throws(RingError) -> ServedRequests {
         // The state lives in locals for the loop (stores into the ring cannot alias them) and is
         // written back once.
         let shared = self.shared, copy = self.copy, limits = self.limits
@@ -261,7 +268,7 @@ public struct BackRing: ~Copyable {
         // The responder's state too: a local copy can live in registers, the caller's cannot.
         var answering = responder
         defer { responder = answering }
-        while consumer != published {
+        while consumer != published, served < limit {
             Self.prefetchRequest(at: consumer.advanced(by: Self.prefetchDistance), before: published, after: consumer, in: shared, abi: abi)
             let count: Int
             do {
@@ -351,7 +358,7 @@ public struct BackRing: ~Copyable {
     }
 }
 
-/// A backend that answers each request as it is served (``BackRing/serveRequests(with:)``).
+/// A backend that answers each request as it is served (``BackRing/serveRequests(with:limit:)``).
 ///
 /// Conform a struct holding whatever state the answers need, and mark ``respond(to:)``
 /// `@inline(__always)`: the ring's loop is specialised for it, with no call per request.
@@ -361,7 +368,7 @@ public protocol RequestResponder {
     mutating func respond(to request: RequestCopy) -> Status
 }
 
-/// What one ``BackRing/serveRequests(with:)`` did.
+/// What one ``BackRing/serveRequests(with:limit:)`` did.
 @frozen
 public struct ServedRequests: Hashable, Sendable {
     /// Requests served (and answered).

@@ -125,7 +125,7 @@ public struct FrontRing {
     /// Takes, synchronously, every response published when it looks (`rsp_prod` read and
     /// validated once): copies each out, asks `handler` how many entries its request occupied,
     /// consumes them, and hands the response over, in ring order, until none is left or the
-    /// handler says stop. The frontend's counterpart of ``BackRing/serveRequests(with:)``.
+    /// handler says stop. The frontend's counterpart of ``BackRing/serveRequests(with:limit:)``.
     ///
     /// One branch on the ABI per batch, then a loop in which the slot size is a constant and the
     /// indexes stay in registers; `takeResponse(entries:)` and this mix freely.

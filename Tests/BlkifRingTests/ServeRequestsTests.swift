@@ -2,7 +2,7 @@ import BlkifABI
 import BlkifRing
 import XCTest
 
-/// `BackRing.serveRequests(with:)`: a whole batch served, answered and published by the ring.
+/// `BackRing.serveRequests(with:limit:)`: a batch served, answered and published by the ring.
 final class ServeRequestsTests: XCTestCase {
     /// Serves requests of 1 to 64 segments (one-segment short copies and segment blocks) in both
     /// ABIs across the 2^32 wrap, mixed with `takeRequest()`: every request decodes to exactly
@@ -11,6 +11,32 @@ final class ServeRequestsTests: XCTestCase {
         for abi in [ABI.x86_64, .x86_32] {
             for pages in [1, 16] {
                 try serveRoundTrip(abi: abi, pages: pages, requests: 4_000)
+            }
+        }
+    }
+
+    /// A limit serves that many requests and publishes exactly their responses; the rest wait,
+    /// unread, for the next call, which serves them in order.
+    func testALimitServesAndPublishesThatManyAndLeavesTheRestForTheNextCall() throws {
+        for abi in [ABI.x86_64, .x86_32] {
+            let ring = try TestRing(abi: abi, pages: 1)
+            for id in 0..<5 { XCTAssertTrue(ring.write(id: id, segments: Checker.segments(id))) }  // 1, 1, 11, 64, 12
+            _ = ring.front.pushRequests()
+            var checker = Checker()
+            let first = try ring.back.serveRequests(with: &checker, limit: 3)
+            XCTAssertEqual(first.count, 3, "\(abi)")
+            XCTAssertEqual(first.notify, .notifyPeer, "\(abi): rsp_event starts at 1")
+            XCTAssertEqual(ring.back.requestConsumer, RingIndex(3), "\(abi): the 64-segment request is not touched")
+            XCTAssertEqual(ring.shared.responseProducer.pointee.load(ordering: .acquiring), RingIndex(3), "\(abi)")
+            XCTAssertEqual(try ring.back.serveRequests(with: &checker, limit: 1).count, 1, "\(abi)")
+            let entries64 = abi.entriesForSegments(64)
+            XCTAssertEqual(ring.back.requestConsumer, RingIndex(UInt32(3 + entries64)), "\(abi)")
+            XCTAssertEqual(try ring.back.serveRequests(with: &checker, limit: 8).count, 1, "\(abi): only one is left")
+            XCTAssertEqual(try ring.back.serveRequests(with: &checker, limit: 8).count, 0, "\(abi)")
+            XCTAssertEqual(checker.served, 5, "\(abi)")
+            XCTAssertEqual(checker.mismatches, 0, "\(abi)")
+            for id in 0..<5 {
+                XCTAssertEqual(try ring.front.takeResponse(entries: { _ in abi.entriesForSegments(Checker.segments(id)) })?.id, RequestID(UInt64(id)), "\(abi)")
             }
         }
     }
@@ -75,7 +101,7 @@ final class ServeRequestsTests: XCTestCase {
                 checker.check(copy)
                 ring.back.writeResponse(Response(id: copy.header.id, operation: copy.header.operation, status: .okay), entries: copy.entryCount)
             }
-            _ = try ring.back.serveRequests(with: &checker)
+            _ = try ring.back.serveRequests(with: &checker, limit: sent % 2 == 0 ? .max : 1 + sent % 5)
             _ = ring.back.pushResponses()
             while let response = try ring.front.takeResponse(entries: { abi.entriesForSegments(Checker.segments(Int($0.id.rawValue))) }) {
                 XCTAssertEqual(response, Response(id: RequestID(UInt64(answered)), operation: Checker.operation(answered), status: .okay))

@@ -249,13 +249,15 @@ HOT int check_request(struct run *run, const struct request_copy *copy, uint64_t
     return 0;
 }
 
-/* Copies out, checks and answers every published request; returns how many, or -1. */
+/* Copies out, checks and answers every published request, or push_every of them; returns how
+ * many, or -1. */
 HOT int64_t serve_requests(struct run *run, ringref_back_ring *back, uint64_t consumed, struct request_copy *copy) {
     RING_IDX rp = READ_ONCE(back->sring->req_prod);
     xen_rmb();
     if (RING_REQUEST_PROD_OVERFLOW(back, rp)) { fail(run, consumed, "req_prod overflow", rp, back->rsp_prod_pvt); return -1; }
     uint64_t first = consumed;
-    while (back->req_cons != rp) {
+    uint64_t limit = run->config->push_every ? run->config->push_every : UINT64_MAX;
+    while (back->req_cons != rp && consumed - first < limit) {
         RING_IDX rc = back->req_cons;
         RING_COPY_REQUEST(back, rc, &copy->entry[0].req);
         xen_rmb();
