@@ -25,7 +25,9 @@ struct Header {
         let pushes = Set(rows.map(\.pushEvery))
         let policy = pushes.first.flatMap { $0 }.map { "after every \($0) request\($0 == 1 ? "" : "s") (--push-every)" }
             ?? "once per batch (every request published when it looks)"
-        lines.append("each backend publishes its responses \(policy)")
+        let headrooms = Set(rows.map(\.headroom))
+        let filling = headrooms.first.map { $0 == 0 ? "fills the ring" : "leaves \($0) entries free (--headroom)" } ?? "fills the ring"
+        lines.append("each backend publishes its responses \(policy); each frontend \(filling)")
         if references.isEmpty {
             lines.append("C reference: not run (ours only)")
         } else {

@@ -11,6 +11,8 @@ struct JSONRow: Codable {
     let requests: Int
     /// `--push-every`: requests the backends serve before publishing; absent: once per batch.
     let pushEvery: Int?
+    /// `--headroom`: ring entries the frontends leave free.
+    let headroom: Int
     let repetitions: Int
     let mreqPerSecond: Double
     let mreqPerSecondMin: Double
@@ -41,6 +43,7 @@ struct JSONReport {
             return JSONRow(
                 abi: result.spec.abi.description, pages: result.spec.pages, workload: result.spec.workload.rawValue,
                 mode: result.spec.mode.rawValue, requests: result.spec.requests, pushEvery: result.spec.pushEvery,
+                headroom: result.spec.headroom,
                 repetitions: repetitions,
                 mreqPerSecond: ours.mreqPerSecond.median, mreqPerSecondMin: ours.mreqPerSecond.min,
                 mreqPerSecondMax: ours.mreqPerSecond.max, nsPerRequest: ours.nsPerRequest,

@@ -36,6 +36,11 @@ struct RowOptions: ParsableArguments {
         discussion: "By default each backend serves every request published when it looks, then publishes (one RING_PUSH_RESPONSES per batch). With N it publishes after every N requests, so the frontend takes the first responses while the rest are being served; Linux's blkback publishes each response as its request completes (--push-every 1)."))
     var pushEvery: Int?
 
+    @Option(help: ArgumentHelp(
+        "The frontends leave this many ring entries free, on both sides. Default: 0 (they fill the ring).",
+        discussion: "A frontend that fills the ring to the last entry writes its next requests into the slots just behind the ones the backend is reading, and the two cores then contend for neighbouring cache lines; a few dozen entries of headroom keep them apart (see the README's results)."))
+    var headroom: Int?
+
     @Option(help: "Requests per run. Default: 200000 polling / 50000 event (quick: 20000 / 5000).")
     var requests: Int?
 
@@ -58,7 +63,7 @@ struct RowOptions: ParsableArguments {
                     modes.map { mode in
                         RowSpec(
                             abi: abi, pages: pages, workload: workload, mode: mode, requests: requestCount(mode),
-                            pushEvery: pushEvery)
+                            pushEvery: pushEvery, headroom: headroom ?? 0)
                     }
                 }
             }
@@ -84,5 +89,18 @@ struct RowOptions: ParsableArguments {
         if let requests, requests < 1 { throw ValidationError("--requests must be at least 1") }
         if let repetitions, repetitions < 1 { throw ValidationError("--repetitions must be at least 1") }
         if let pushEvery, pushEvery < 1 { throw ValidationError("--push-every must be at least 1, not \(pushEvery)") }
+        if let headroom {
+            guard headroom >= 0 else { throw ValidationError("--headroom must be at least 0, not \(headroom)") }
+            // Every row's largest request must still fit beside the headroom, or its frontend
+            // could never send it.
+            for row in rows() {
+                let entries = try RingGeometry(pageCount: row.pages, abi: row.abi).entryCount
+                let largest = row.abi.entriesForSegments(row.workload.largestSegmentCount)
+                guard headroom + largest <= entries else {
+                    throw ValidationError(
+                        "--headroom \(headroom) leaves no room for a \(row.workload.rawValue) request (\(largest) entr\(largest == 1 ? "y" : "ies")) in the \(entries)-entry ring of \(row)")
+                }
+            }
+        }
     }
 }

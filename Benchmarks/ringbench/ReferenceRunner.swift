@@ -19,6 +19,7 @@ enum ReferenceRunner {
             ring_bytes: UInt64(row.pages * 4096), requests: UInt64(row.requests),
             producer_cpu: Int64(cpus.producer), consumer_cpu: Int64(cpus.consumer),
             workload: row.workload.referenceCode, mode: row.mode.referenceCode, push_every: UInt64(row.pushEvery ?? 0),
+            headroom: UInt64(row.headroom),
             samples: samples.baseAddress, sample_capacity: UInt64(samples.count), sample_every: UInt64(sampleEvery),
             message: message.baseAddress, message_capacity: UInt64(message.count))
         var result = ringref_result()

@@ -11,6 +11,8 @@ struct RowSpec: Sendable, CustomStringConvertible {
     let requests: Int
     /// Requests the backend serves before publishing their responses; `nil`: all it saw (a batch).
     let pushEvery: Int?
+    /// Ring entries each frontend leaves free (`--headroom`); 0: it fills the ring.
+    let headroom: Int
 
     var description: String { "\(abi) \(pages)p \(workload.rawValue) \(mode.rawValue)" }
 

@@ -44,6 +44,8 @@ final class RunContext: @unchecked Sendable {
     let mode: WaitMode
     /// The most requests the backend serves before publishing (`serveRequests(with:limit:)`).
     let responseLimit: Int
+    /// Ring entries the frontend leaves free.
+    let headroom: Int
     let cpus: CPUPair
     let sampleEvery: Int
     /// Push time of each sampled request in flight, by `id & (stampSlots - 1)`.
@@ -63,7 +65,7 @@ final class RunContext: @unchecked Sendable {
     private(set) var failure: (request: Int, message: String)?
 
     init(ring: UnsafeMutableRawPointer, events: UnsafeMutableRawPointer, geometry: RingGeometry,
-         requests: Int, mode: WaitMode, responseLimit: Int, cpus: CPUPair, samples: UnsafeMutableBufferPointer<UInt64>,
+         requests: Int, mode: WaitMode, responseLimit: Int, headroom: Int, cpus: CPUPair, samples: UnsafeMutableBufferPointer<UInt64>,
          sampleEvery: Int) {
         self.ring = ring
         self.events = events
@@ -71,6 +73,7 @@ final class RunContext: @unchecked Sendable {
         self.requests = requests
         self.mode = mode
         self.responseLimit = responseLimit
+        self.headroom = headroom
         self.cpus = cpus
         self.samples = samples
         self.sampleEvery = sampleEvery

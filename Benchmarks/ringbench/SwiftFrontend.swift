@@ -32,7 +32,7 @@ enum SwiftFrontend<W: WorkloadShape, A: ABIChoice> {
         var sampler = Sampler(context)
         defer { context.sampleCount = sampler.count }
         while answered < total {
-            let batch = fill(&front, from: sent, total: total)
+            let batch = fill(&front, from: sent, total: total, headroom: context.headroom)
             if batch > 0 {
                 let decision = front.pushRequests()
                 sampler.stamp(from: sent, to: sent + batch)
@@ -57,11 +57,14 @@ enum SwiftFrontend<W: WorkloadShape, A: ABIChoice> {
         return answered
     }
 
-    /// Writes as many requests as the ring has room for; returns how many.
+    /// Writes as many requests as the ring has room for beside `headroom` free entries; returns
+    /// how many.
     @inline(__always)
-    static func fill(_ front: inout FrontRing, from sent: Int, total: Int) -> Int {
+    static func fill(_ front: inout FrontRing, from sent: Int, total: Int, headroom: Int) -> Int {
         var next = sent
-        while next < total, let run = front.reserveRequest(entries: W.entries(next, abi: A.abi)) {
+        while next < total {
+            let entries = W.entries(next, abi: A.abi)
+            guard front.freeRequests >= entries &+ headroom, let run = front.reserveRequest(entries: entries) else { break }
             W.write(next, into: run)
             next += 1
         }

@@ -17,7 +17,7 @@ enum SwiftRunner {
         defer { samples.deallocate() }
         let context = RunContext(
             ring: memory.ring, events: memory.events, geometry: geometry, requests: row.requests,
-            mode: row.mode, responseLimit: row.responseLimit, cpus: cpus, samples: samples, sampleEvery: sampleEvery)
+            mode: row.mode, responseLimit: row.responseLimit, headroom: row.headroom, cpus: cpus, samples: samples, sampleEvery: sampleEvery)
         dispatch(row, context)
         if let failure = context.failure {
             throw CheckFailure(row: row, side: "swift", request: failure.request, message: failure.message)

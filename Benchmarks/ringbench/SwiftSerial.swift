@@ -34,7 +34,7 @@ enum SwiftSerial<W: WorkloadShape, A: ABIChoice> {
         var sampler = Sampler(context)
         defer { context.sampleCount = sampler.count }
         while answered < total {
-            let batch = SwiftFrontend<W, A>.fill(&front, from: sent, total: total)
+            let batch = SwiftFrontend<W, A>.fill(&front, from: sent, total: total, headroom: context.headroom)
             _ = front.pushRequests()  // nobody to wake: this thread serves next
             sampler.stamp(from: sent, to: sent + batch)
             sent += batch

@@ -17,6 +17,16 @@ enum WorkloadKind: String, CaseIterable, Sendable {
     case discard
     case mixed
 
+    /// Segments of the workload's largest request (0 for a discard).
+    var largestSegmentCount: Int {
+        switch self {
+        case .oneSegment: 1
+        case .elevenSegments, .mixed: 11
+        case .segmentBlocks: 64
+        case .discard: 0
+        }
+    }
+
     /// The C reference's number for this workload (`enum ringref_workload`).
     var referenceCode: UInt64 {
         switch self {

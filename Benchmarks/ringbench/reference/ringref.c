@@ -123,12 +123,12 @@ HOT void write_request(ringref_front_ring *front, RING_IDX at, uint64_t workload
     }
 }
 
-/* Writes as many requests as fit; returns how many. */
-HOT uint64_t fill(ringref_front_ring *front, uint64_t workload, uint64_t sent, uint64_t total) {
+/* Writes as many requests as fit beside `headroom` free entries; returns how many. */
+HOT uint64_t fill(ringref_front_ring *front, uint64_t workload, uint64_t sent, uint64_t total, uint64_t headroom) {
     uint64_t first = sent;
     while (sent < total) {
         unsigned entries = entries_for(segments_of(workload, sent));
-        if (RING_FREE_REQUESTS(front) < entries) break;
+        if (RING_FREE_REQUESTS(front) < entries + headroom) break;
         write_request(front, front->req_prod_pvt, workload, sent);
         front->req_prod_pvt += entries;
         sent++;
@@ -179,7 +179,7 @@ static void *producer(void *arg) {
     start_line(run);
     uint64_t start = now_ns();
     while (answered < c->requests) {
-        uint64_t batch = fill(&front, c->workload, sent, c->requests);
+        uint64_t batch = fill(&front, c->workload, sent, c->requests, c->headroom);
         if (batch) {
             int notify;
             RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&front, notify);
@@ -326,7 +326,7 @@ static void serial(struct run *run) {
     pin(c->producer_cpu);
     uint64_t start = now_ns();
     while (answered < c->requests) {
-        uint64_t batch = fill(&front, c->workload, sent, c->requests);
+        uint64_t batch = fill(&front, c->workload, sent, c->requests, c->headroom);
         int notify;
         RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&front, notify);
         stamp_batch(c, run->stamps, sent, sent + batch);

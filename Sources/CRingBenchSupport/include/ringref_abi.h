@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define RINGREF_ABI_VERSION 3
+#define RINGREF_ABI_VERSION 4
 
 /* Workloads, in the order ringbench lists them. */
 enum ringref_workload {
@@ -37,6 +37,7 @@ struct ringref_config {
     uint64_t workload;         /* enum ringref_workload */
     uint64_t mode;             /* enum ringref_mode */
     uint64_t push_every;       /* the backend publishes after this many requests; 0: once per batch */
+    uint64_t headroom;         /* ring entries the frontend leaves free */
     uint64_t *samples;         /* round-trip latencies in ns, one per sample_every-th request */
     uint64_t sample_capacity;  /* room in samples */
     uint64_t sample_every;     /* power of two */
