@@ -21,10 +21,14 @@ final class RingFuzzTests: XCTestCase {
             _ = FrontRing(initializing: memory.base, geometry: memory.geometry, startingAt: start)  // only the front initialises
             var back = try BackRing(attachingTo: memory.base, geometry: memory.geometry, limits: RequestLimits(maximumSegments: 255))
             var hostile = HostilePeer(ring: back.shared, random: random)
-            for _ in 0..<100 {
+            for round in 0..<100 {
                 hostile.scribble(slots: Int.random(in: 0...4, using: &hostile.random))
                 hostile.publishRequests(near: back.responseProducer)
-                consume(&back, hostile: &hostile, tally: &tally)
+                if round % 2 == 0 {
+                    consume(&back, hostile: &hostile, tally: &tally)
+                } else {
+                    serve(&back, hostile: &hostile, tally: &tally)
+                }
             }
             random = hostile.random
         }
@@ -57,6 +61,22 @@ final class RingFuzzTests: XCTestCase {
         _ = back.pushResponses()
     }
 
+    /// Serves with the batch call, at most a random limit or everything published. Bounded:
+    /// one call serves at most what one ring holds.
+    private func serve(_ back: inout BackRing, hostile: inout HostilePeer, tally: inout (taken: Int, requestErrors: Int, ringErrors: Int)) {
+        var responder = DecodingResponder()
+        let limit = Bool.random(using: &hostile.random) ? Int.max : Int.random(in: 1...8, using: &hostile.random)
+        do {
+            let served = try back.serveRequests(with: &responder, limit: limit)
+            XCTAssertLessThanOrEqual(served.count, min(limit, back.entryCount), "seed \(FuzzSettings.seed)")
+            XCTAssertEqual(served.count, responder.served, "seed \(FuzzSettings.seed)")
+        } catch {
+            tally.ringErrors += 1
+        }
+        tally.taken += responder.served
+        tally.requestErrors += responder.errors
+    }
+
     /// Our FrontRing against a hostile back.
     func testHostileBackCannotTrapOrStallOurFront() throws {
         var random = SeededGenerator(seed: FuzzSettings.seed ^ 0xF00D)
@@ -73,11 +93,18 @@ final class RingFuzzTests: XCTestCase {
                 hostile.publishResponses(near: front.responseConsumer)
                 var calls = 0
                 do {
-                    // a hostile id claims 0...3 entries for its response
-                    while try front.takeResponse(entries: { Int($0.id.rawValue % 4) }) != nil {
-                        calls += 1
-                        tally.taken += 1
-                        guard calls <= front.entryCount else { return XCTFail("unbounded responses, seed \(FuzzSettings.seed)") }
+                    if Bool.random(using: &hostile.random) {
+                        // a hostile id claims 0...3 entries for its response
+                        while try front.takeResponse(entries: { Int($0.id.rawValue % 4) }) != nil {
+                            calls += 1
+                            tally.taken += 1
+                            guard calls <= front.entryCount else { return XCTFail("unbounded responses, seed \(FuzzSettings.seed)") }
+                        }
+                    } else {
+                        var handler = ClaimingHandler()
+                        defer { tally.taken += handler.handled }
+                        let taken = try front.takeResponses(with: &handler)
+                        XCTAssertLessThanOrEqual(taken, front.entryCount, "seed \(FuzzSettings.seed)")
                     }
                 } catch {
                     tally.ringErrors += 1
@@ -99,5 +126,34 @@ final class RingFuzzTests: XCTestCase {
                              segments: CollectionOfOne(Segment(grant: GrantRef(1))))
         }
         _ = front.pushRequests()
+    }
+}
+
+/// Answers every request it is handed after decoding it, counting the ones that fail.
+private struct DecodingResponder: RequestResponder {
+    var served = 0
+    var errors = 0
+
+    mutating func respond(to request: RequestCopy) -> Status {
+        served += 1
+        do {
+            _ = try request.decode()
+            return .okay
+        } catch {
+            errors += 1
+            return error.status
+        }
+    }
+}
+
+/// Takes every response, believing a hostile id's claim of 0...3 entries for it.
+private struct ClaimingHandler: ResponseHandler {
+    var handled = 0
+
+    func entries(answeredBy response: Response) -> Int { Int(response.id.rawValue % 4) }
+
+    mutating func handle(_ response: Response) -> Bool {
+        handled += 1
+        return true
     }
 }
