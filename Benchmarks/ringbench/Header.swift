@@ -22,11 +22,11 @@ struct Header {
             "ringbench \(date)  \(compilerVersion)  \(ringbench_allowed_cpu_count()) CPUs allowed",
             "producer CPU \(cpus.producer), consumer CPU \(cpus.consumer); ring memory on \(numa); ring bytes \(sizes)",
         ]
-        let pushes = Set(rows.map(\.pushEvery))
-        let policy = pushes.first.flatMap { $0 }.map { "after every \($0) request\($0 == 1 ? "" : "s") (--push-every)" }
+        // Every row of a run shares the two policies (they are options of the whole run).
+        let policy = rows.first?.pushEvery.map { "after every \($0) request\($0 == 1 ? "" : "s") (--push-every)" }
             ?? "once per batch (every request published when it looks)"
-        let headrooms = Set(rows.map(\.headroom))
-        let filling = headrooms.first.map { $0 == 0 ? "fills the ring" : "leaves \($0) entries free (--headroom)" } ?? "fills the ring"
+        let headroom = rows.first?.headroom ?? 0
+        let filling = headroom == 0 ? "fills the ring" : "leaves \(headroom) entries free (--headroom)"
         lines.append("each backend publishes its responses \(policy); each frontend \(filling)")
         if references.isEmpty {
             lines.append("C reference: not run (ours only)")

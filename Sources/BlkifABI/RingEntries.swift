@@ -60,13 +60,22 @@ public struct RingEntries {
     public func copyRequest(into destination: UnsafeMutableRawPointer) -> UnsafeRawBufferPointer {
         let layout = abi.layout
         destination.copyMemory(from: entry(0), byteCount: layout.entrySize)
-        let blockBytes = layout.segmentsPerBlock * BlkifLayout.segmentSize
-        var offset = layout.entrySize
-        for index in 1..<max(count, 1) {
-            (destination + offset).copyMemory(from: entry(index), byteCount: blockBytes)
-            offset += blockBytes
+        copySegmentBlocks(to: destination + layout.entrySize, blockBytes: layout.segmentsPerBlock * BlkifLayout.segmentSize)
+        return UnsafeRawBufferPointer(start: destination, count: layout.copySize(entries: max(count, 1)))
+    }
+
+    /// Copies the first `blockBytes` of every entry after the first (the segments of each
+    /// segment block) to `destination`, back to back. `blockBytes` is the layout's
+    /// ``BlkifLayout/segmentsPerBlock`` × 8; a caller passing it as a literal gets inline vector
+    /// moves instead of calls to memmove.
+    @inlinable @inline(__always)
+    public func copySegmentBlocks(to destination: UnsafeMutableRawPointer, blockBytes: Int) {
+        guard count > 1 else { return }
+        var target = destination
+        for index in 1..<count {
+            target.copyMemory(from: entry(index), byteCount: blockBytes)
+            target += blockBytes
         }
-        return UnsafeRawBufferPointer(start: destination, count: offset)
     }
 
     /// Writes segment `index` of the request, in the header for `index < 11`, else in the

@@ -125,8 +125,7 @@ public struct BackRing: ~Copyable {
         at consumer: RingIndex, published: inout RingIndex, from shared: SharedRing, into copy: UnsafeMutableRawPointer,
         responsesProduced: RingIndex, abi: ABI, limits: RequestLimits
     ) throws(RingError) -> Int {
-        // safe: the slot is inside the ring (masked index).
-        let source = shared.entries + Int(truncatingIfNeeded: consumer.rawValue & shared.mask) &* abi.layout.entrySize
+        let source = shared.slot(consumer, entrySize: abi.layout.entrySize)
         // The bytes before `id` (operation, nr_segments, handle; 8 on x86_64, 4 on x86_32) are
         // read once into a register, which decides the entry count; the rest is copied from `id`
         // on. Decoding reads the copy back at once, and a read is forwarded from the store that
@@ -199,21 +198,11 @@ public struct BackRing: ~Copyable {
         let run = shared.entries(from: consumer, count: count)
         // A constant size per ABI: inline vector moves, not a call to memmove.
         if abi.resolved == .x86_32 {
-            copyBlocks(of: run, to: copy + BlkifLayout.x86_32.entrySize, blockBytes: BlkifLayout.x86_32.segmentsPerBlock * BlkifLayout.segmentSize)
+            run.copySegmentBlocks(to: copy + BlkifLayout.x86_32.entrySize, blockBytes: BlkifLayout.x86_32.segmentsPerBlock * BlkifLayout.segmentSize)
         } else {
-            copyBlocks(of: run, to: copy + BlkifLayout.x86_64.entrySize, blockBytes: BlkifLayout.x86_64.segmentsPerBlock * BlkifLayout.segmentSize)
+            run.copySegmentBlocks(to: copy + BlkifLayout.x86_64.entrySize, blockBytes: BlkifLayout.x86_64.segmentsPerBlock * BlkifLayout.segmentSize)
         }
         atomicMemoryFence(ordering: .acquiring)
-    }
-
-    /// Copies `blockBytes` from each entry of `run` after the first to `destination`, back to back.
-    @inlinable @inline(__always)
-    static func copyBlocks(of run: RingEntries, to destination: UnsafeMutableRawPointer, blockBytes: Int) {
-        var target = destination
-        for index in 1..<run.count {
-            target.copyMemory(from: run.entry(index), byteCount: blockBytes)
-            target += blockBytes
-        }
     }
 
     /// Copies the 104 bytes after the header word of an x86_64 entry (`id` to the end) from
@@ -315,8 +304,8 @@ public struct BackRing: ~Copyable {
             let request = RequestCopy(copy, entryCount: count, abi: abi, limits: limits)
             let status = answering.respond(to: request)
             let header = request.header
-            let slot = Int(truncatingIfNeeded: producer.rawValue & shared.mask)
-            Self.writeResponse(id: header.id, operation: header.operation, status: status, slot: slot, of: shared, abi: abi)
+            ResponseView(shared.slot(producer, entrySize: abi.layout.entrySize), abi: abi)
+                .write(id: header.id, operation: header.operation, status: status)
             producer = producer.advanced(by: UInt32(truncatingIfNeeded: count))
             served &+= 1
         }
@@ -339,17 +328,10 @@ public struct BackRing: ~Copyable {
     @inlinable @inline(__always)
     static func prefetchRequest(at index: RingIndex, before published: RingIndex, after consumer: RingIndex, in shared: SharedRing, abi: ABI) {
         guard index.distance(from: consumer) < published.distance(from: consumer) else { return }
-        // safe: a masked index is inside the ring, and a prefetch never faults.
-        let slot = shared.entries + Int(truncatingIfNeeded: index.rawValue & shared.mask) &* abi.layout.entrySize
+        // safe: a prefetch never faults.
+        let slot = shared.slot(index, entrySize: abi.layout.entrySize)
         cblkif_prefetch(slot)
         cblkif_prefetch(slot + 31)
-    }
-
-    /// Writes a response in `slot`, every byte of it, for a constant `abi`.
-    @inlinable @inline(__always)
-    static func writeResponse(id: RequestID, operation: Operation, status: Status, slot: Int, of shared: SharedRing, abi: ABI) {
-        // safe: `slot` is a masked index, inside the ring.
-        ResponseView(shared.entries + slot &* abi.layout.entrySize, abi: abi).write(id: id, operation: operation, status: status)
     }
 
     /// Bytes of a request entry from `id` to its end: 104 in both ABIs (112 − 8, 108 − 4).

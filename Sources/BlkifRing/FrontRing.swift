@@ -147,7 +147,7 @@ public struct FrontRing {
     /// at the same offsets in both ABIs; only the slot size differs).
     @_transparent @usableFromInline  // `@inline(__always)` is not honoured for this typed-throws generic
     mutating func takeBatch(with handler: inout some ResponseHandler, entrySize: Int) throws(RingError) -> Int {
-        let entries = shared.entries, mask = shared.mask, seen = responsesSeen
+        let shared = self.shared, seen = responsesSeen
         var consumer = responseConsumer
         var taken = 0
         // The handler's state in a local copy, which can live in registers; written back on
@@ -158,9 +158,7 @@ public struct FrontRing {
             _responseConsumer = consumer
         }
         while consumer != seen {
-            // safe: a masked index is inside the ring.
-            let slot = entries + Int(truncatingIfNeeded: consumer.rawValue & mask) &* entrySize
-            let response = ResponseView(slot, abi: shared.geometry.abi).copy()
+            let response = ResponseView(shared.slot(consumer, entrySize: entrySize), abi: shared.geometry.abi).copy()
             consumer = try Self.consuming(handling.entries(answeredBy: response), at: consumer, published: seen)
             taken &+= 1
             guard handling.handle(response) else { break }

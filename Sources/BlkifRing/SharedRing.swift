@@ -45,6 +45,14 @@ public struct SharedRing {
     /// Slot 0 of the entries.
     @inlinable public var entries: UnsafeMutableRawPointer { base + RingGeometry.headerSize }
 
+    /// Address of the slot `index` falls in, for entries of `entrySize` bytes (a constant where
+    /// the caller's ABI is one, so the hot loops multiply by a literal).
+    @inlinable @inline(__always)
+    func slot(_ index: RingIndex, entrySize: Int) -> UnsafeMutableRawPointer {
+        // safe: a masked index is inside the ring.
+        entries + Int(truncatingIfNeeded: index.rawValue & mask) &* entrySize
+    }
+
     /// The run of `count` entries starting at `index`, wrapping at the end of the ring.
     @inlinable
     public func entries(from index: RingIndex, count: Int) -> RingEntries {
