@@ -19,7 +19,7 @@ let package = Package(
     ],
     targets: [
         // MARK: Protocol
-        .target(name: "BlkifABI"),
+        .target(name: "BlkifABI", dependencies: ["CBlkifSystem"]),
         .target(name: "BlkifRing", dependencies: ["BlkifABI", "CBlkifSystem"]),
         .target(name: "CBlkifSystem"),
 

@@ -1,5 +1,7 @@
 // Typed requests, decoded and validated from a private copy of what the peer wrote.
 
+import CBlkifSystem
+
 /// What the two sides negotiated that bounds a valid request.
 ///
 /// Invariants: `maximumSegments` in `11...255`; `maximumIndirectSegments` in `0...4096`
@@ -58,7 +60,9 @@ public enum BlkifRequest {
         }
     }
 
-    /// The request's operation, to echo in its response.
+    /// The operation to echo in the request's response: the ring operation, except for an
+    /// indirect request, whose response carries the read or write it carried (`indirect_op`),
+    /// as Linux's blkback answers and its blkfront checks.
     public var operation: Operation {
         switch self {
         case .read: .read
@@ -66,7 +70,7 @@ public enum BlkifRequest {
         case .writeBarrier: .writeBarrier
         case .flushDiskCache: .flushDiskCache
         case .discard: .discard
-        case .indirect: .indirect
+        case .indirect(let i): i.operation
         }
     }
 }
@@ -138,16 +142,33 @@ public struct IndirectTransfer {
         (segmentCount + IndirectRequestView.segmentsPerPage - 1) / IndirectRequestView.segmentsPerPage
     }
 
-    /// Validates the segments in a private copy of the indirect pages, mapped in order, and the
-    /// transfer's sector range against the disk size the request was decoded with.
-    /// - Throws: ``RequestError`` if the copy is short, a segment is malformed, or the transfer
-    ///   runs past the end of the disk.
-    public func segments(inPages pages: UnsafeRawBufferPointer) throws(RequestError) -> SegmentList {
-        let needed = segmentCount * BlkifLayout.segmentSize
-        guard let base = pages.baseAddress, pages.count >= needed else {
-            throw RequestError(id: id, operation: .indirect, reason: .truncated(needed: needed, available: pages.count))
+    /// Bytes of the segments in the indirect pages: ``segmentCount`` × 8.
+    public var segmentBytes: Int { segmentCount * BlkifLayout.segmentSize }
+
+    /// Copies the segments out of the indirect pages, mapped in order, into the private buffer
+    /// `copy`, each byte read once, then validates the copy: its segments and the transfer's
+    /// sector range against the disk size the request was decoded with.
+    ///
+    /// The pages are granted memory the frontend can still write while this runs, so they are
+    /// never read twice: what is validated and returned is the copy, and the returned list
+    /// points into it (valid while `copy` is).
+    /// - Parameters:
+    ///   - pages: the mapped indirect pages (shared memory; read once).
+    ///   - copy: private memory of at least ``segmentBytes`` bytes.
+    /// - Throws: ``RequestError`` (with the inner ``operation``) if the pages or the copy are
+    ///   shorter than ``segmentBytes``, a segment is malformed, or the transfer runs past the
+    ///   end of the disk.
+    public func segments(copying pages: UnsafeRawBufferPointer, into copy: UnsafeMutableRawBufferPointer) throws(RequestError) -> SegmentList {
+        let needed = segmentBytes
+        guard let source = pages.baseAddress, pages.count >= needed else {
+            throw RequestError(id: id, operation: operation, reason: .truncated(needed: needed, available: pages.count))
         }
-        try BlkifRequest.validate(segmentsAt: base, count: segmentCount, id: id, operation: .indirect, sector: sector, limits: limits)
+        guard let base = copy.baseAddress, copy.count >= needed else {
+            throw RequestError(id: id, operation: operation, reason: .truncated(needed: needed, available: copy.count))
+        }
+        base.copyMemory(from: source, byteCount: needed)
+        cblkif_compiler_barrier()  // later reads use the copy, never the pages
+        try BlkifRequest.validate(segmentsAt: base, count: segmentCount, id: id, operation: operation, sector: sector, limits: limits)
         return SegmentList(contiguous: base, count: segmentCount)
     }
 }

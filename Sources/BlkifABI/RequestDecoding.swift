@@ -33,7 +33,7 @@ extension BlkifRequest {
     /// Decodes and validates a request from a private copy of it.
     ///
     /// - Parameter bytes: the request copied out of the ring by
-    ///   ``RingEntries/copyRequest(into:)`` (or ``BackRing``): its header entry, then the segments
+    ///   ``RingEntries/copyRequest(into:limits:)`` (or ``BackRing``): its header entry, then the segments
     ///   of its segment blocks back to back, ``BlkifLayout/copySize(entries:)`` bytes for
     ///   ``entryCount(ofHeader:abi:limits:)`` entries. On x86_64 that is simply its entries back to
     ///   back. Never pass shared memory: the peer could change it between validation and use.
@@ -180,20 +180,22 @@ extension BlkifRequest {
             id: id, handle: header.handle, sector: sector, sectorCount: count, flags: DiscardFlags(rawValue: header.secondByte))
     }
 
+    /// Decodes an indirect request. Its errors carry the inner operation (`indirect_op`, the
+    /// byte as written), which is what its response echoes.
     @usableFromInline
     static func decodeIndirect(_ base: UnsafeRawPointer, abi: ABI, limits: RequestLimits, id: RequestID) throws(RequestError) -> IndirectTransfer {
-        guard limits.maximumIndirectSegments > 0 else {
-            throw RequestError(id: id, operation: .indirect, reason: .indirectNotNegotiated)
-        }
         let layout = abi.layout
         let inner = Operation(rawValue: base.loadLittleEndian(at: BlkifLayout.secondByteOffset, as: UInt8.self))
+        guard limits.maximumIndirectSegments > 0 else {
+            throw RequestError(id: id, operation: inner, reason: .indirectNotNegotiated)
+        }
         guard inner == .read || inner == .write else {
-            throw RequestError(id: id, operation: .indirect, reason: .indirectOperation(inner))
+            throw RequestError(id: id, operation: inner, reason: .indirectOperation(inner))
         }
         let count = Int(base.loadLittleEndian(at: BlkifLayout.handleOffset, as: UInt16.self))
         let allowed = 1...limits.maximumIndirectSegments
         guard allowed.contains(count) else {
-            throw RequestError(id: id, operation: .indirect, reason: .segmentCount(count, allowed: allowed))
+            throw RequestError(id: id, operation: inner, reason: .segmentCount(count, allowed: allowed))
         }
         let grants = InlineArray<8, GrantRef> { index in
             GrantRef(base.loadLittleEndian(at: layout.indirectGrants + 4 * index, as: UInt32.self))

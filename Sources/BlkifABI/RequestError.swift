@@ -7,7 +7,8 @@
 public struct RequestError: Error, Hashable, CustomStringConvertible {
     /// The offending request's id, as it was written.
     public let id: RequestID
-    /// The offending request's operation, as it was written.
+    /// The operation to answer the offending request with, as it was written: the ring
+    /// operation, or for an indirect request its `indirect_op` (what its response echoes).
     public let operation: Operation
     /// What was wrong, with the offending value.
     public let reason: Reason
@@ -56,7 +57,7 @@ public struct RequestError: Error, Hashable, CustomStringConvertible {
         case .unknownOperation:
             return "\(subject): operation \(operation.rawValue) is not a blkif operation"
         case .indirectNotNegotiated:
-            return "\(subject): indirect descriptors were not negotiated"
+            return "\(subject): an indirect request, but indirect descriptors were not negotiated"
         case .segmentCount(let count, let allowed):
             return "\(subject): nr_segments \(count) outside \(allowed.lowerBound)...\(allowed.upperBound)"
         case .firstSectorAfterLast(let segment, let first, let last):

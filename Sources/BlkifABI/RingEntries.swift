@@ -1,5 +1,7 @@
 // A run of consecutive ring entries that may wrap around the end of the ring.
 
+import CBlkifSystem
+
 /// Consecutive ring entries holding one request, in place: a header entry and the segment
 /// blocks that follow it.
 ///
@@ -51,17 +53,31 @@ public struct RingEntries {
     /// only the first holding data).
     @inlinable public var response: ResponseView { ResponseView(entry(0), abi: abi) }
 
-    /// Copies the request this run holds out of the ring, each byte read once, into the private
-    /// buffer `destination` of at least ``BlkifLayout/copySize(entries:)`` bytes: the header
-    /// entry whole, then the segments of every segment block back to back. This is the layout
-    /// ``BlkifRequest/decode(_:abi:limits:)`` reads.
-    /// - Returns: the copied bytes.
+    /// Copies the request that starts this run out of the ring into the private buffer
+    /// `destination`, each byte read once: the header entry whole, then, for the entries that
+    /// this copy of the header says the request occupies
+    /// (``BlkifRequest/entryCount(ofHeader:abi:limits:)``), the segments of every segment block
+    /// back to back. This is the layout ``BlkifRequest/decode(_:abi:limits:)`` reads.
+    ///
+    /// The entry count comes from the copy, never from a second read of the ring, so a peer
+    /// rewriting `nr_segments` meanwhile cannot make the count and the decoded request disagree.
+    /// - Parameters:
+    ///   - destination: private memory of at least ``BlkifLayout/copySize(entries:)`` bytes for
+    ///     `count` entries (the run's length bounds what is copied).
+    ///   - limits: the connection's limits, which decide how many entries a request may span.
+    /// - Returns: the copied bytes, and the entries the request occupies by its header. When
+    ///   that is more than the run holds, only the run is copied and decoding the copy reports
+    ///   ``RequestError/Reason/truncated(needed:available:)``.
     @inlinable
-    public func copyRequest(into destination: UnsafeMutableRawPointer) -> UnsafeRawBufferPointer {
+    public func copyRequest(into destination: UnsafeMutableRawPointer, limits: RequestLimits) -> (bytes: UnsafeRawBufferPointer, entryCount: Int) {
         let layout = abi.layout
         destination.copyMemory(from: entry(0), byteCount: layout.entrySize)
-        copySegmentBlocks(to: destination + layout.entrySize, blockBytes: layout.segmentsPerBlock * BlkifLayout.segmentSize)
-        return UnsafeRawBufferPointer(start: destination, count: layout.copySize(entries: max(count, 1)))
+        cblkif_compiler_barrier()  // the count below reads the copy, never the slot again
+        let entries = BlkifRequest.entryCount(ofHeader: destination, abi: abi, limits: limits)
+        let copied = min(entries, count)
+        RingEntries(ring: ring, mask: mask, first: first, count: copied, abi: abi)
+            .copySegmentBlocks(to: destination + layout.entrySize, blockBytes: layout.segmentsPerBlock * BlkifLayout.segmentSize)
+        return (UnsafeRawBufferPointer(start: destination, count: layout.copySize(entries: copied)), entries)
     }
 
     /// Copies the first `blockBytes` of every entry after the first (the segments of each

@@ -77,7 +77,7 @@ public struct Segment: Hashable, Sendable, CustomStringConvertible {
 /// decoded from (no allocation).
 ///
 /// The segments lie back to back: a request copied out of the ring keeps its header's segments
-/// and its segment blocks' segments contiguous (``RingEntries/copyRequest(into:)``), and an
+/// and its segment blocks' segments contiguous (``RingEntries/copyRequest(into:limits:)``), and an
 /// indirect page holds them so. Valid only while the bytes it was decoded from are alive and
 /// unchanged. Invariant: `base` addresses `count` segments of 8 bytes.
 @frozen

@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// Every byte of a request is read from shared memory exactly once, into the private copy;
 /// decoding and validation only see the copy (no double fetch). `req_prod` is validated on every
-/// read. Invariants: `responseProducer <= requestConsumer <= requestsSeen` (modulo 2^32) and
+/// read: at most a ring of requests unanswered, and never behind the requests consumed.
+/// Invariants: `responseProducer <= requestConsumer <= requestsSeen` (modulo 2^32) and
 /// `requestsSeen - responseProducer <= entryCount`.
 ///
 /// Non-copyable: it owns the copy buffer. Create it on the thread that serves the ring.
@@ -58,7 +59,8 @@ public struct BackRing: ~Copyable {
 
     /// `XEN_RING_NR_UNCONSUMED_REQUESTS` after re-reading and validating `req_prod`:
     /// `min(req_prod - req_cons, entryCount - (req_cons - rsp_prod_pvt))`.
-    /// - Throws: ``RingError/requestProducerOverflow(producer:responsesProduced:entries:)``.
+    /// - Throws: ``RingError/requestProducerOverflow(producer:responsesProduced:entries:)`` or
+    ///   ``RingError/requestProducerBehindConsumer(producer:consumed:)``.
     @inlinable
     public mutating func pendingRequests() throws(RingError) -> Int {
         try refreshRequests()
@@ -73,10 +75,10 @@ public struct BackRing: ~Copyable {
     }
 
     /// Reads `req_prod` once (acquire: request contents are visible after it) and validates it
-    /// (`RING_REQUEST_PROD_OVERFLOW`).
+    /// (``SharedRing/validatedRequestProducer(responsesProduced:consumed:)``).
     @inlinable
     mutating func refreshRequests() throws(RingError) {
-        requestsSeen = try shared.validatedRequestProducer(responsesProduced: responseProducer)
+        requestsSeen = try shared.validatedRequestProducer(responsesProduced: responseProducer, consumed: requestConsumer)
     }
 
     /// Copies the next request out of the ring, header entry and segment blocks, and consumes
@@ -119,7 +121,7 @@ public struct BackRing: ~Copyable {
     /// - Parameter published: `req_prod` as last validated; re-read (and validated) only if a
     ///   request's segment blocks run past it.
     /// - Throws: ``RingError/requestPastProducer(at:entries:published:)`` when they still do,
-    ///   or ``RingError/requestProducerOverflow(producer:responsesProduced:entries:)``.
+    ///   or the errors of ``SharedRing/validatedRequestProducer(responsesProduced:consumed:)``.
     @inlinable @inline(__always)
     static func copyRequest(
         at consumer: RingIndex, published: inout RingIndex, from shared: SharedRing, into copy: UnsafeMutableRawPointer,
@@ -155,8 +157,7 @@ public struct BackRing: ~Copyable {
             // write, a discard): copy just those, in 8-byte moves. The rest of the copy is not
             // part of them. Each occupies one entry.
             copyWords(from: source + prefix, to: copy + prefix, count: shortTail / 8)
-            // Compiler barrier: later reads use the copy, never re-load the shared slot.
-            atomicMemoryFence(ordering: .acquiring)
+            cblkif_compiler_barrier()  // later reads use the copy, never re-load the shared slot
             return 1
         }
         if abi.resolved == .x86_64 {
@@ -165,7 +166,7 @@ public struct BackRing: ~Copyable {
             // 108-byte entries start on any multiple of 4: no one cut avoids every straddle.
             (copy + prefix).copyMemory(from: source + prefix, byteCount: entryTail)
         }
-        atomicMemoryFence(ordering: .acquiring)
+        cblkif_compiler_barrier()  // later reads use the copy, never re-load the shared slot
         // At most the copy's capacity: entryCount never exceeds what maximumSegments needs.
         let count = BlkifRequest.entryCount(
             operation: Operation(rawValue: operation), segmentCount: Int(segments), abi: abi, limits: limits)
@@ -190,7 +191,7 @@ public struct BackRing: ~Copyable {
     ) throws(RingError) {
         if Int(published.distance(from: consumer)) < count {
             // A well-behaved frontend publishes a request's entries together; look once more.
-            published = try shared.validatedRequestProducer(responsesProduced: responsesProduced)
+            published = try shared.validatedRequestProducer(responsesProduced: responsesProduced, consumed: consumer)
             guard Int(published.distance(from: consumer)) >= count else {
                 throw .requestPastProducer(at: consumer, entries: count, published: published.distance(from: consumer))
             }
@@ -202,7 +203,7 @@ public struct BackRing: ~Copyable {
         } else {
             run.copySegmentBlocks(to: copy + BlkifLayout.x86_64.entrySize, blockBytes: BlkifLayout.x86_64.segmentsPerBlock * BlkifLayout.segmentSize)
         }
-        atomicMemoryFence(ordering: .acquiring)
+        cblkif_compiler_barrier()  // later reads use the copy, never re-load the shared slots
     }
 
     /// Copies the 104 bytes after the header word of an x86_64 entry (`id` to the end) from
@@ -424,11 +425,18 @@ public struct RequestCopy {
         self.limits = limits
     }
 
-    /// The request's id and operation, read from the copy, to answer it even if it is malformed.
+    /// The request's id and the operation its response echoes, read from the copy, to answer
+    /// it even if it is malformed: the ring operation, except for an indirect request, whose
+    /// response carries its `indirect_op` (as Linux's blkback answers and its blkfront checks;
+    /// a response with operation 6 makes Linux's blkfront fail the device).
     @inlinable
     public var header: (id: RequestID, operation: Operation) {
         let view = RequestView(UnsafeMutableRawPointer(mutating: bytes.baseAddress.unsafelyUnwrapped), abi: abi)
-        return (view.id, view.operation)
+        let operation = view.operation
+        guard operation != .indirect else {
+            return (view.id, Operation(rawValue: bytes.load(fromByteOffset: BlkifLayout.secondByteOffset, as: UInt8.self)))
+        }
+        return (view.id, operation)
     }
 
     /// Validates the copy into a typed request (see ``BlkifRequest/decode(_:abi:limits:)``).

@@ -96,10 +96,13 @@ public struct FrontRing {
     }
 
     /// Copies out the next response, if one is published, and consumes the entries it occupies:
-    /// `entries(response)`, 1 unless its request used segment blocks (the front knows from `id`).
+    /// `entries(response)`, the entries its request occupied (more than 1 for a request with
+    /// segment blocks; the front knows from `id`). Required, never assumed: a frontend that
+    /// issues multi-entry requests and consumed one entry per response would take segment
+    /// data for responses.
     /// - Throws: ``RingError`` if `rsp_prod` is invalid or the response claims unpublished entries.
     @inlinable @inline(__always)
-    public mutating func takeResponse(entries: (Response) -> Int = { _ in 1 }) throws(RingError) -> Response? {
+    public mutating func takeResponse(entries: (Response) -> Int) throws(RingError) -> Response? {
         if responsesSeen == responseConsumer {
             try refreshResponses()
             if responsesSeen == responseConsumer { return nil }
@@ -179,10 +182,13 @@ public struct FrontRing {
 
 extension SharedRing {
     /// Reads both producers for an attach and checks `req_prod - rsp_prod <= entryCount`.
+    ///
+    /// `req_prod` first: the frontend's ``initialize(startingAt:)`` stores it last, with release,
+    /// so this acquire makes the rest of the initialised header (`rsp_prod` included) visible.
     @usableFromInline
     func consistentProducers() throws(RingError) -> (requests: RingIndex, responses: RingIndex) {
-        let responses = responseProducer.pointee.load(ordering: .acquiring)
         let requests = requestProducer.pointee.load(ordering: .acquiring)
+        let responses = responseProducer.pointee.load(ordering: .acquiring)
         guard requests.distance(from: responses) <= UInt32(geometry.entryCount) else {
             throw .inconsistentIndexes(requestProducer: requests, responseProducer: responses, entries: geometry.entryCount)
         }

@@ -42,6 +42,8 @@ public struct FutexEventChannel: EventChannel {
     }
 
     /// Sleeps on the incoming counter until it differs from the last value seen, or `timeout`.
+    /// Any timeout is allowed: one too long for the clock (`.seconds(Int64.max)`, "forever")
+    /// waits without a limit.
     public mutating func wait(timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
         let word = UnsafeMutableRawPointer(incoming).assumingMemoryBound(to: UInt32.self)
@@ -53,8 +55,17 @@ public struct FutexEventChannel: EventChannel {
             }
             let left = ContinuousClock.now.duration(to: deadline)
             guard left > .zero else { return false }
-            let (seconds, attoseconds) = left.components
-            _ = cfutex_wait(word, current, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            _ = cfutex_wait(word, current, Self.nanoseconds(left))
         }
+    }
+
+    /// `duration` in whole nanoseconds for `cfutex_wait`, or -1 (no limit) when that many
+    /// nanoseconds do not fit in 64 bits (about 292 years).
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return -1 }
+        let (total, sumOverflow) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return sumOverflow ? -1 : total
     }
 }

@@ -60,14 +60,33 @@ public struct SharedRing {
     }
 
     /// Reads `req_prod` once (acquire: request contents are visible after it) and validates it
-    /// against the responses produced (`RING_REQUEST_PROD_OVERFLOW`).
+    /// against the backend's indexes: at most a ring of requests unanswered
+    /// (`RING_REQUEST_PROD_OVERFLOW`), and never behind the requests already consumed (a
+    /// producer index only moves forward).
+    ///
+    /// Both are one check: measured from `rsp_prod_pvt`, `req_prod` must lie in
+    /// `req_cons - rsp_prod_pvt ... entryCount` (modulo 2^32).
     @inlinable
-    func validatedRequestProducer(responsesProduced: RingIndex) throws(RingError) -> RingIndex {
+    func validatedRequestProducer(responsesProduced: RingIndex, consumed: RingIndex) throws(RingError) -> RingIndex {
         let producer = requestProducer.pointee.load(ordering: .acquiring)
-        guard producer.distance(from: responsesProduced) <= mask &+ 1 else {
-            throw .requestProducerOverflow(producer: producer, responsesProduced: responsesProduced, entries: Int(mask) + 1)
+        let ahead = producer.distance(from: responsesProduced)
+        guard ahead <= mask &+ 1, ahead >= consumed.distance(from: responsesProduced) else {
+            throw Self.requestProducerError(producer, responsesProduced: responsesProduced, consumed: consumed, entries: Int(mask) + 1)
         }
         return producer
+    }
+
+    /// The error for a `req_prod` that ``validatedRequestProducer(responsesProduced:consumed:)``
+    /// refuses (cold path).
+    @usableFromInline @inline(never)
+    static func requestProducerError(_ producer: RingIndex, responsesProduced: RingIndex, consumed: RingIndex, entries: Int) -> RingError {
+        if producer.distance(from: responsesProduced) > UInt32(entries) {
+            if consumed.distance(from: producer) <= UInt32(entries) {
+                return .requestProducerBehindConsumer(producer: producer, consumed: consumed)
+            }
+            return .requestProducerOverflow(producer: producer, responsesProduced: responsesProduced, entries: entries)
+        }
+        return .requestProducerBehindConsumer(producer: producer, consumed: consumed)
     }
 
     /// `SHARED_RING_INIT`, optionally at a non-zero start (as `FRONT_RING_ATTACH` would find it):
@@ -114,6 +133,8 @@ public struct SharedRing {
 public enum RingError: Error, Hashable, CustomStringConvertible {
     /// `req_prod` claims more outstanding requests than the ring holds (`RING_REQUEST_PROD_OVERFLOW`).
     case requestProducerOverflow(producer: RingIndex, responsesProduced: RingIndex, entries: Int)
+    /// `req_prod` moved back behind the requests the backend already consumed (`req_cons`).
+    case requestProducerBehindConsumer(producer: RingIndex, consumed: RingIndex)
     /// `rsp_prod` claims more responses than requests were issued (`RING_RESPONSE_PROD_OVERFLOW`).
     case responseProducerOverflow(producer: RingIndex, consumed: RingIndex, requested: RingIndex)
     /// A request's header says it spans more entries than were published.
@@ -127,6 +148,8 @@ public enum RingError: Error, Hashable, CustomStringConvertible {
         switch self {
         case .requestProducerOverflow(let producer, let responses, let entries):
             "req_prod \(producer) is more than \(entries) entries past rsp_prod_pvt \(responses)"
+        case .requestProducerBehindConsumer(let producer, let consumed):
+            "req_prod \(producer) moved back behind req_cons \(consumed)"
         case .responseProducerOverflow(let producer, let consumed, let requested):
             "rsp_prod \(producer) is past the \(requested.distance(from: consumed)) requests outstanding from rsp_cons \(consumed)"
         case .requestPastProducer(let index, let entries, let published):

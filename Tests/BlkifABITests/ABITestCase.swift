@@ -55,12 +55,22 @@ class ABITestCase: XCTestCase {
     }
 
     /// The request held by `entries` entries at `run`, copied out as the ring copies it
-    /// (``RingEntries/copyRequest(into:)``) into exactly ``BlkifLayout/copySize(entries:)`` bytes.
-    func requestCopy(of run: UnsafeMutableRawPointer, entries: Int, abi: ABI) -> ExactBytes {
+    /// (``RingEntries/copyRequest(into:limits:)``) into exactly ``BlkifLayout/copySize(entries:)`` bytes;
+    /// `entries` must be what the header says under `limits`.
+    func requestCopy(
+        of run: UnsafeMutableRawPointer, entries: Int, abi: ABI, limits: RequestLimits = RequestLimits(maximumSegments: ABI.maximumBlockSegments)
+    ) -> ExactBytes {
         let copy = exactBytes(count: abi.layout.copySize(entries: entries), filledWith: 0xEE)
-        let copied = RingEntries(contiguous: run, count: entries, abi: abi).copyRequest(into: copy.pointer)
-        XCTAssertEqual(copied.count, copy.buffer.count, "copyRequest fills exactly copySize(entries:)")
+        let copied = RingEntries(contiguous: run, count: entries, abi: abi).copyRequest(into: copy.pointer, limits: limits)
+        XCTAssertEqual(copied.bytes.count, copy.buffer.count, "copyRequest fills exactly copySize(entries:)")
+        XCTAssertEqual(copied.entryCount, entries, "copyRequest counts the entries from its copy of the header")
         return copy
+    }
+
+    /// The segments of `request` copied out of the indirect `pages` into a private buffer of
+    /// exactly ``IndirectTransfer/segmentBytes`` bytes, and validated there.
+    func segments(of request: IndirectTransfer, inPages pages: UnsafeRawBufferPointer) throws -> SegmentList {
+        try request.segments(copying: pages, into: exactBytes(count: request.segmentBytes, filledWith: 0xEE).buffer)
     }
 
     private func keep(_ bytes: ExactBytes) -> ExactBytes {

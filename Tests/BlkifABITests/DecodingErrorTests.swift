@@ -151,14 +151,14 @@ final class DecodingErrorTests: ABITestCase {
         guard case .indirect(let request) = try BlkifRequest.decode(
             memory.bytes, abi: .x86_64, limits: RequestLimits(maximumIndirectSegments: 8)) else { return XCTFail("not indirect") }
         let short = exactBytes(count: 23)
-        XCTAssertThrowsError(try request.segments(inPages: short.bytes)) { error in
+        XCTAssertThrowsError(try segments(of: request, inPages: short.bytes)) { error in
             XCTAssertEqual((error as? RequestError)?.reason, .truncated(needed: 24, available: 23))
         }
         let page = exactBytes(count: 24)
         let view = IndirectPageView(page.pointer)
         (0..<2).forEach { view.setSegment($0, to: Segment(grant: GrantRef(1))) }
         view.setSegment(2, to: Segment(grant: GrantRef(1), firstSector: 7, lastSector: 6))
-        XCTAssertThrowsError(try request.segments(inPages: page.bytes)) { error in
+        XCTAssertThrowsError(try segments(of: request, inPages: page.bytes)) { error in
             XCTAssertEqual((error as? RequestError)?.reason, .firstSectorAfterLast(segment: 2, first: 7, last: 6))
             XCTAssertEqual((error as? RequestError)?.id, id)
         }
@@ -172,7 +172,7 @@ final class DecodingErrorTests: ABITestCase {
         }
         let page = exactBytes(count: 16)
         (0..<2).forEach { IndirectPageView(page.pointer).setSegment($0, to: Segment(grant: GrantRef(1))) }
-        XCTAssertThrowsError(try request.segments(inPages: page.bytes)) { error in
+        XCTAssertThrowsError(try segments(of: request, inPages: page.bytes)) { error in
             XCTAssertEqual((error as? RequestError)?.reason, .beyondCapacity(sector: Sector(0), count: 16, capacity: Sector(12)))
         }
     }

@@ -45,7 +45,7 @@ final class DecodingFuzzTests: ABITestCase {
                 IndirectPageView(pages.pointer + page * RingGeometry.pageSize).setSegment(slot, to: random.segment())
             }
             do {
-                let segments = try request.segments(inPages: pages.bytes)
+                let segments = try self.segments(of: request, inPages: pages.bytes)
                 XCTAssertGreaterThanOrEqual(pages.buffer.count, needed)
                 XCTAssertTrue(segments.count == count && segments.allSatisfy(\.isValid), "only valid segments validate")
             } catch let error as RequestError {
@@ -81,7 +81,7 @@ final class DecodingFuzzTests: ABITestCase {
         let run = exactBytes(count: entries * abi.layout.entrySize, randomFrom: &random)
         run.pointer.copyMemory(from: header.pointer, byteCount: abi.layout.entrySize)
         if random.next(below: 2) == 0 { writeMostlyValidSegments(run, entries: entries, abi: abi, random: &random) }
-        return requestCopy(of: run.pointer, entries: entries, abi: abi)
+        return requestCopy(of: run.pointer, entries: entries, abi: abi, limits: limits)
     }
 
     /// Valid segments in every slot `nr_segments` names, one of them sometimes corrupted.
@@ -104,16 +104,22 @@ final class DecodingFuzzTests: ABITestCase {
         do {
             let request = try BlkifRequest.decode(bytes, abi: abi, limits: limits)
             XCTAssertGreaterThanOrEqual(bytes.count, layout.requestSize)
-            XCTAssertEqual(request.operation.rawValue, bytes[0])
+            XCTAssertEqual(request.operation.rawValue, Self.echoedOperation(bytes))
             XCTAssertEqual(request.id.rawValue, bytes.loadUnaligned(fromByteOffset: layout.requestID, as: UInt64.self))
             checkInvariants(request, bytes: bytes, abi: abi, limits: limits)
         } catch {
             guard bytes.count >= layout.requestSize else {
                 return XCTAssertEqual(error.reason, .truncated(needed: layout.requestSize, available: bytes.count))
             }
-            XCTAssertEqual(error.operation.rawValue, bytes[0])
+            XCTAssertEqual(error.operation.rawValue, Self.echoedOperation(bytes))
             XCTAssertEqual(error.id.rawValue, bytes.loadUnaligned(fromByteOffset: layout.requestID, as: UInt64.self))
         }
+    }
+
+    /// The operation a response to the request in `bytes` echoes: its first byte, or for an
+    /// indirect request its second (`indirect_op`).
+    private static func echoedOperation(_ bytes: UnsafeRawBufferPointer) -> UInt8 {
+        bytes[0] == Operation.indirect.rawValue ? bytes[1] : bytes[0]
     }
 
     private func checkInvariants(_ request: BlkifRequest, bytes: UnsafeRawBufferPointer, abi: ABI, limits: RequestLimits) {

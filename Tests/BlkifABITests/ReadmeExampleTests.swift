@@ -15,9 +15,10 @@ final class ReadmeExampleTests: XCTestCase {
 
             let copy = UnsafeMutableRawPointer.allocate(byteCount: abi.layout.copySize(entries: entries.count), alignment: 16)
             defer { copy.deallocate() }
-            let raw = entries.copyRequest(into: copy)
-            XCTAssertEqual(raw.count, abi.layout.copySize(entries: 2), "\(abi)")
             let limits = RequestLimits(maximumSegments: 255, capacity: Sector(1 << 21))
+            let (raw, entryCount) = entries.copyRequest(into: copy, limits: limits)
+            XCTAssertEqual(raw.count, abi.layout.copySize(entries: 2), "\(abi)")
+            XCTAssertEqual(entryCount, 2, "\(abi)")
             guard case .write(let transfer) = try BlkifRequest.decode(raw, abi: abi, limits: limits) else {
                 return XCTFail("\(abi): a write decoded as something else")
             }

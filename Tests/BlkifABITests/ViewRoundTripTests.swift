@@ -128,7 +128,7 @@ final class ViewRoundTripTests: ABITestCase {
             IndirectPageView(pages.pointer + page * RingGeometry.pageSize).setSegment(slot, to: segment)
         }
         let used = exactBytes(copying: pages.pointer, count: segments.count * BlkifLayout.segmentSize)
-        return Array(try indirect.segments(inPages: used.bytes))
+        return Array(try self.segments(of: indirect, inPages: used.bytes))
     }
 
     private func check(_ transfer: Transfer, handle: DeviceHandle, sector: Sector, segments: [Segment], abi: ABI) {

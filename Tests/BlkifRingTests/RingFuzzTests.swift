@@ -21,13 +21,16 @@ final class RingFuzzTests: XCTestCase {
             _ = FrontRing(initializing: memory.base, geometry: memory.geometry, startingAt: start)  // only the front initialises
             var back = try BackRing(attachingTo: memory.base, geometry: memory.geometry, limits: RequestLimits(maximumSegments: 255))
             var hostile = HostilePeer(ring: back.shared, random: random)
+            var later = OutstandingRequests()
             for round in 0..<100 {
                 hostile.scribble(slots: Int.random(in: 0...4, using: &hostile.random))
-                hostile.publishRequests(near: back.responseProducer)
-                if round % 2 == 0 {
-                    consume(&back, hostile: &hostile, tally: &tally)
-                } else {
-                    serve(&back, hostile: &hostile, tally: &tally)
+                // Near the answered requests or, while some are unanswered, near the consumed
+                // ones: a req_prod between the two moved back behind req_cons.
+                hostile.publishRequests(near: Bool.random(using: &hostile.random) ? back.responseProducer : back.requestConsumer)
+                switch round % 3 {
+                case 0: consume(&back, hostile: &hostile, tally: &tally)
+                case 1: serve(&back, hostile: &hostile, tally: &tally)
+                default: consumeAndAnswerLater(&back, outstanding: &later, hostile: &hostile, tally: &tally)
                 }
             }
             random = hostile.random
@@ -57,6 +60,40 @@ final class RingFuzzTests: XCTestCase {
             }
         } catch {
             tally.ringErrors += 1
+        }
+        _ = back.pushResponses()
+    }
+
+    /// The asynchronous backend: takes requests without answering them, then answers a random
+    /// number of the oldest outstanding ones (as a disk completes them), so `rsp_prod_pvt` lags
+    /// `req_cons` between rounds. Bounded: one pass takes at most one ring; the outstanding
+    /// entries never exceed the ring, and `pendingRequests()` is never negative.
+    private func consumeAndAnswerLater(
+        _ back: inout BackRing, outstanding: inout OutstandingRequests, hostile: inout HostilePeer,
+        tally: inout (taken: Int, requestErrors: Int, ringErrors: Int)
+    ) {
+        let seed = FuzzSettings.seed
+        do {
+            var calls = 0
+            while let copy = try back.takeRequest() {
+                calls += 1
+                guard calls <= back.entryCount else { return XCTFail("more requests than the ring holds in one pass, seed \(seed)") }
+                tally.taken += 1
+                do { _ = try copy.decode() } catch { tally.requestErrors += 1 }
+                outstanding.requests.append((copy.header.id, copy.header.operation, copy.entryCount))
+                hostile.scribble(slots: Int.random(in: 0...1, using: &hostile.random))
+            }
+            let pending = try back.pendingRequests()
+            XCTAssertTrue((0...back.entryCount).contains(pending), "pendingRequests() \(pending), seed \(seed)")
+        } catch {
+            tally.ringErrors += 1
+        }
+        let unanswered = Int(back.requestConsumer.distance(from: back.responseProducer))
+        XCTAssertLessThanOrEqual(unanswered, back.entryCount, "seed \(seed)")
+        XCTAssertEqual(unanswered, outstanding.entries, "seed \(seed)")
+        for _ in 0..<Int.random(in: 0...outstanding.requests.count, using: &hostile.random) {
+            let (id, operation, entries) = outstanding.requests.removeFirst()
+            back.writeResponse(Response(id: id, operation: operation, status: .okay), entries: entries)
         }
         _ = back.pushResponses()
     }
@@ -127,6 +164,14 @@ final class RingFuzzTests: XCTestCase {
         }
         _ = front.pushRequests()
     }
+}
+
+/// The requests an asynchronous backend took and has not answered yet, oldest first.
+private struct OutstandingRequests {
+    var requests: [(id: RequestID, operation: BlkifABI.Operation, entries: Int)] = []
+
+    /// Ring entries they occupy.
+    var entries: Int { requests.reduce(0) { $0 + $1.entries } }
 }
 
 /// Answers every request it is handed after decoding it, counting the ones that fail.

@@ -75,8 +75,8 @@ final class ServeRequestsTests: XCTestCase {
         }
         XCTAssertEqual(checker.served, 2)
         XCTAssertEqual(ring.shared.responseProducer.pointee.load(ordering: .acquiring), RingIndex(2))
-        XCTAssertEqual(try ring.front.takeResponse()?.id, RequestID(0))
-        XCTAssertEqual(try ring.front.takeResponse()?.id, RequestID(1))
+        XCTAssertEqual(try ring.front.takeResponse(entries: { _ in 1 })?.id, RequestID(0))
+        XCTAssertEqual(try ring.front.takeResponse(entries: { _ in 1 })?.id, RequestID(1))
     }
 
     func testPublishingTellsWhetherTheFrontendAskedForAnEvent() throws {
@@ -157,11 +157,11 @@ final class TestRing {
     var back: BackRing
     var shared: SharedRing { front.shared }
 
-    init(abi: ABI, pages: Int, start: RingIndex = RingIndex(0)) throws {
+    init(abi: ABI, pages: Int, start: RingIndex = RingIndex(0), limits: RequestLimits = RequestLimits(maximumSegments: 255)) throws {
         geometry = try RingGeometry(pageCount: pages, abi: abi)
         memory = .allocate(byteCount: geometry.byteCount, alignment: RingGeometry.pageSize)
         front = FrontRing(initializing: memory, geometry: geometry, startingAt: start)
-        back = try BackRing(attachingTo: memory, geometry: geometry, limits: RequestLimits(maximumSegments: 255))
+        back = try BackRing(attachingTo: memory, geometry: geometry, limits: limits)
     }
 
     deinit { memory.deallocate() }

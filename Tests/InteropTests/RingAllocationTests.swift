@@ -88,7 +88,7 @@ final class RingAllocationTests: XCTestCase {
             if transfer.id != RequestID(index) || transfer.segments.count != 11 || transfer.segments[10].grant != GrantRef(10) { mismatches += 1 }
             back.writeResponse(Response(id: transfer.id, operation: .write, status: .okay), entries: copy.entryCount)
             _ = back.pushResponses()
-            guard let response = try front.takeResponse(), response.id == RequestID(index) else { return mismatches + 1 }
+            guard let response = try front.takeResponse(entries: { _ in 1 }), response.id == RequestID(index) else { return mismatches + 1 }
         }
         return mismatches
     }

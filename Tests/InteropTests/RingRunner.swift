@@ -132,7 +132,7 @@ enum RingRunner {
         do { try file.waitUntilInitialised() } catch {
             throw RingMismatch(description: "\(error)\(front.map { "; C front: \(stopped($0))" } ?? "")")
         }
-        let ring = try BackRing(attachingTo: file.ring, geometry: file.geometry, limits: RequestLimits(maximumSegments: 255))
+        let ring = try BackRing(attachingTo: file.ring, geometry: file.geometry, limits: RequestLimits(maximumSegments: 255, maximumIndirectSegments: WorkloadRequest.indirectSegments))
         let pacing = RingPacing(mode: configuration.mode, words: file.words, side: .back, seed: configuration.seed(front: false))
         return BackDriver(ring: ring, pacing: pacing, count: configuration.requests, batch: configuration.batch)
     }

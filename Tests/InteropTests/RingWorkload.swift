@@ -12,9 +12,11 @@ struct RingMismatch: Error, CustomStringConvertible {
 /// Request number `index` of the workload, and the response it gets; the C peer's `expect()`
 /// computes the same values.
 ///
-/// The operations cycle through read, write, barrier, flush, discard and a multi-entry read or
-/// write of 12...255 segments (segment blocks). Segment `j` names grant `index + j`, sectors
-/// `j % 8 ... 7`. Responses echo id and operation with a status derived from `index`.
+/// The operations cycle through read, write, barrier, flush, discard, a multi-entry read or
+/// write of 12...255 segments (segment blocks), and an indirect read or write of 1...256
+/// segments naming 8 indirect pages. Segment `j` names grant `index + j`, sectors `j % 8 ... 7`;
+/// indirect page `k` grant `index + 100 + k`. Responses echo id and operation (an indirect
+/// request's `indirect_op`, as Linux's blkfront checks) with a status derived from `index`.
 struct WorkloadRequest {
     let index: UInt64
     let operation: Operation
@@ -25,6 +27,11 @@ struct WorkloadRequest {
     let discardSectors: UInt64
     let discardFlags: DiscardFlags
     let status: Status
+    /// The read or write an indirect request carries; `nil` for every other operation.
+    let indirectOperation: Operation?
+
+    /// Most segments of the workload's indirect requests: what the back must negotiate.
+    static let indirectSegments = 256
 
     init(_ index: UInt64) {
         self.index = index
@@ -38,19 +45,27 @@ struct WorkloadRequest {
         case 1: status = .error
         default: status = .notSupported
         }
-        switch index % 6 {
+        indirectOperation = index % 7 == 6 ? ((index / 7) % 2 == 1 ? .write : .read) : nil
+        switch index % 7 {
         case 0: (operation, segmentCount) = (.read, 1 + Int(index % 11))
         case 1: (operation, segmentCount) = (.write, 1 + Int(index % 11))
         case 2: (operation, segmentCount) = (.writeBarrier, Int(index % 12))
         case 3: (operation, segmentCount) = (.flushDiskCache, Int(index % 12))
         case 4: (operation, segmentCount) = (.discard, 0)
-        default: (operation, segmentCount) = ((index / 6) % 2 == 1 ? .write : .read, 12 + Int((index &* 7) % 244))
+        case 5: (operation, segmentCount) = ((index / 7) % 2 == 1 ? .write : .read, 12 + Int((index &* 7) % 244))
+        default: (operation, segmentCount) = (.indirect, 1 + Int((index &* 13) % UInt64(Self.indirectSegments)))
         }
     }
 
+    /// The operation the response must carry: the request's, or an indirect request's inner one.
+    var responseOperation: Operation { indirectOperation ?? operation }
+
+    /// Grant of indirect page `k`.
+    func indirectPage(_ k: Int) -> GrantRef { GrantRef(UInt32(truncatingIfNeeded: index &+ 100 &+ UInt64(k))) }
+
     /// Ring entries the request (and its response) occupies in `abi`.
     func entries(abi: ABI) -> Int {
-        operation == .discard ? 1 : abi.entriesForSegments(segmentCount)
+        operation == .discard || operation == .indirect ? 1 : abi.entriesForSegments(segmentCount)
     }
 
     /// Segment `j`.
@@ -65,6 +80,12 @@ struct WorkloadRequest {
                 .write(flags: discardFlags, handle: handle, id: id, sector: sector, sectorCount: discardSectors)
             return
         }
+        if let indirectOperation {
+            IndirectRequestView(run.entry(0), abi: run.abi).write(
+                indirectOperation: indirectOperation, segmentCount: UInt16(segmentCount), handle: handle, id: id, sector: sector,
+                grants: (0..<IndirectRequestView.grantCapacity).map(indirectPage))
+            return
+        }
         run.request.writeHeader(operation: operation, segmentCount: UInt8(segmentCount), handle: handle, id: id, sector: sector)
         for j in 0..<segmentCount {
             run.setSegment(j, to: segment(j))
@@ -73,7 +94,7 @@ struct WorkloadRequest {
 
     /// Checks every field of the request as the back decoded it.
     func check(_ request: BlkifRequest) throws(RingMismatch) {
-        try expect("operation", request.operation, operation)
+        try expect("operation", request.operation, responseOperation)
         switch request {
         case .read(let transfer), .write(let transfer), .writeBarrier(let transfer), .flushDiskCache(let transfer):
             try expect("id", transfer.id, id)
@@ -89,15 +110,22 @@ struct WorkloadRequest {
             try expect("sector", discard.sector, sector)
             try expect("nr_sectors", discard.sectorCount, discardSectors)
             try expect("flag", discard.flags, discardFlags)
-        case .indirect:
-            throw mismatch("operation", "indirect", operation)
+        case .indirect(let indirect):
+            guard operation == .indirect else { throw mismatch("operation", "indirect", operation) }
+            try expect("id", indirect.id, id)
+            try expect("handle", indirect.handle.rawValue, handle.rawValue)
+            try expect("sector", indirect.sector, sector)
+            try expect("nr_segments", indirect.segmentCount, segmentCount)
+            for k in 0..<IndirectRequestView.grantCapacity where indirect.pageGrants[k] != indirectPage(k) {
+                throw mismatch("indirect_grefs[\(k)]", indirect.pageGrants[k], indirectPage(k))
+            }
         }
     }
 
     /// Checks the response the front took for this request.
     func check(_ response: Response) throws(RingMismatch) {
         try expect("response id", response.id, id)
-        try expect("response operation", response.operation, operation)
+        try expect("response operation", response.operation, responseOperation)
         try expect("response status", response.status, status)
     }
 

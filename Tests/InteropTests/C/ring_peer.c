@@ -64,8 +64,8 @@ struct peer {
 
 /** What request i carries and what its response says. */
 struct expected {
-    uint8_t op, nseg, flag;
-    uint16_t handle;
+    uint8_t op, nseg, flag, indirect_op;
+    uint16_t handle, indirect_nseg;
     int16_t status;
     uint64_t id, sector, discard_sectors;
 };
@@ -87,7 +87,9 @@ static void fail(const char *format, ...) {
              #got, got_, want_);                                                              \
 } while (0)
 
-/* The workload: a cycle of read, write, barrier, flush, discard and a multi-entry transfer. */
+/* The workload: a cycle of read, write, barrier, flush, discard, a multi-entry transfer and an
+ * indirect read or write (its response carries the inner operation, as Linux's blkfront checks). */
+#define INDIRECT_SEGMENTS 256u
 static void expect(uint64_t i, struct expected *e) {
     static const int16_t statuses[3] = { BLKIF_RSP_OKAY, BLKIF_RSP_ERROR, BLKIF_RSP_EOPNOTSUPP };
     e->id = i * 0x9E3779B97F4A7C15ull;
@@ -96,16 +98,29 @@ static void expect(uint64_t i, struct expected *e) {
     e->flag = (uint8_t)(i & 1);
     e->discard_sectors = i + 1;
     e->status = statuses[i % 3];
-    switch (i % 6) {
+    e->indirect_op = 0;
+    e->indirect_nseg = 0;
+    switch (i % 7) {
     case 0: e->op = BLKIF_OP_READ; e->nseg = (uint8_t)(1 + i % 11); break;
     case 1: e->op = BLKIF_OP_WRITE; e->nseg = (uint8_t)(1 + i % 11); break;
     case 2: e->op = BLKIF_OP_WRITE_BARRIER; e->nseg = (uint8_t)(i % 12); break;
     case 3: e->op = BLKIF_OP_FLUSH_DISKCACHE; e->nseg = (uint8_t)(i % 12); break;
     case 4: e->op = BLKIF_OP_DISCARD; e->nseg = 0; break;
-    default:
-        e->op = (i / 6) % 2 ? BLKIF_OP_WRITE : BLKIF_OP_READ;
+    case 5:
+        e->op = (i / 7) % 2 ? BLKIF_OP_WRITE : BLKIF_OP_READ;
         e->nseg = (uint8_t)(12 + (i * 7) % 244);
+        break;
+    default:
+        e->op = BLKIF_OP_INDIRECT;
+        e->nseg = 0;
+        e->indirect_op = (i / 7) % 2 ? BLKIF_OP_WRITE : BLKIF_OP_READ;
+        e->indirect_nseg = (uint16_t)(1 + (i * 13) % INDIRECT_SEGMENTS);
     }
+}
+
+/* The operation a response must carry: an indirect request's inner one. */
+static uint8_t response_op(const struct expected *e) {
+    return e->op == BLKIF_OP_INDIRECT ? e->indirect_op : e->op;
 }
 
 /* Ring entries a request occupies: its header entry and its segment blocks. */
@@ -161,7 +176,13 @@ static void idle(struct peer *p, uint32_t *word) {
 
 static void write_request(struct peer *p, uint64_t i, const struct expected *e) {
     RING_IDX idx = p->fr.req_prod_pvt;
-    if (e->op == BLKIF_OP_DISCARD) {
+    if (e->op == BLKIF_OP_INDIRECT) {
+        blkif_request_indirect_t *d = (blkif_request_indirect_t *)RING_GET_REQUEST(&p->fr, idx);
+        memset(d, 0, sizeof *d);
+        d->operation = e->op; d->indirect_op = e->indirect_op; d->nr_segments = e->indirect_nseg;
+        d->id = e->id; d->sector_number = e->sector; d->handle = e->handle;
+        for (unsigned k = 0; k < BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST; k++) d->indirect_grefs[k] = (grant_ref_t)(i + 100 + k);
+    } else if (e->op == BLKIF_OP_DISCARD) {
         blkif_request_discard_t *d = (blkif_request_discard_t *)RING_GET_REQUEST(&p->fr, idx);
         memset(d, 0, sizeof *d);
         d->operation = e->op; d->flag = e->flag; d->handle = e->handle; d->id = e->id;
@@ -216,7 +237,7 @@ static unsigned drain_responses(struct peer *p, uint64_t *done) {
         expect(*done, &e);
         RING_COPY_RESPONSE(&p->fr, p->fr.rsp_cons, &r);
         CHECK("response", *done, r.id, e.id);
-        CHECK("response", *done, r.operation, e.op);
+        CHECK("response", *done, r.operation, response_op(&e));
         CHECK("response", *done, (uint16_t)r.status, (uint16_t)e.status);
         unsigned n = entries_of(e.op, e.nseg);
         if (rp - p->fr.rsp_cons < n) fail("response %" PRIu64 " spans unpublished entries", *done);
@@ -248,6 +269,18 @@ static void check_request(uint64_t i, const blkif_request_t *r, const segment_bl
     struct expected e;
     expect(i, &e);
     CHECK("request", i, r->operation, e.op);
+    if (e.op == BLKIF_OP_INDIRECT) {
+        blkif_request_indirect_t d;
+        memcpy(&d, r, sizeof d);
+        CHECK("request", i, d.indirect_op, e.indirect_op);
+        CHECK("request", i, d.nr_segments, e.indirect_nseg);
+        CHECK("request", i, d.handle, e.handle);
+        CHECK("request", i, d.id, e.id);
+        CHECK("request", i, d.sector_number, e.sector);
+        for (unsigned k = 0; k < BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST; k++)
+            CHECK("request", i, d.indirect_grefs[k], (grant_ref_t)(i + 100 + k));
+        return;
+    }
     if (e.op == BLKIF_OP_DISCARD) {
         blkif_request_discard_t d;
         memcpy(&d, r, sizeof d);
@@ -278,7 +311,8 @@ static void respond(struct peer *p, const blkif_request_t *req, uint64_t i, unsi
     blkif_response_t *rsp = RING_GET_RESPONSE(&p->br, p->br.rsp_prod_pvt);
     memset(rsp, 0, sizeof *rsp);
     rsp->id = req->id;
-    rsp->operation = req->operation;
+    /* As Linux's blkback: an indirect request is answered with the operation it carried. */
+    rsp->operation = req->operation == BLKIF_OP_INDIRECT ? ((const blkif_request_indirect_t *)req)->indirect_op : req->operation;
     rsp->status = e.status;
     p->br.rsp_prod_pvt += entries;
 }
