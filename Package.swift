@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "BlkifABITests", dependencies: ["BlkifABI", "TestSupport"]),
         .testTarget(name: "BlkifRingTests", dependencies: ["BlkifABI", "BlkifRing", "TestSupport"]),
-        .testTarget(name: "XenStoreTests", dependencies: ["XenStore", "TestSupport"]),
+        .testTarget(name: "XenStoreTests", dependencies: ["XenStore", "TestSupport"], exclude: ["C"]),
         .testTarget(
             name: "InteropTests",
             dependencies: ["BlkifABI", "BlkifRing", "TestSupport"],

@@ -1,7 +1,7 @@
 /// An in-process XenStore: one session on a tree held in memory.
 ///
 /// Thread-safe. `InMemoryXenStore()` creates a new, empty tree (only `/`, owned by domain 0)
-/// and a domain-0 session on it; `session(as:)` opens further sessions on the same tree, each
+/// and a domain-0 session on it, holding unprivileged sessions to `quotas`; `session(as:)` opens further sessions on the same tree, each
 /// with its own domain identity, watches and transactions — the way to exercise permission
 /// checks for an unprivileged domain. `XenStoreServer` serves the same tree over the wire.
 public final class InMemoryXenStore: XenStore {
@@ -13,8 +13,10 @@ public final class InMemoryXenStore: XenStore {
     let core: StoreCore
     private let caller: Caller
 
-    /// A new empty tree, with a domain-0 session on it.
-    public convenience init() { self.init(core: StoreCore(), domain: .dom0) }
+    /// A new empty tree, with a domain-0 session on it; unprivileged sessions are held to `quotas`.
+    public convenience init(quotas: XenStoreQuotas = .xenstoredDefaults) {
+        self.init(core: StoreCore(quotas: quotas), domain: .dom0)
+    }
 
     /// A session on `core`; its watch events go to `sink` if given, else to `events`.
     init(core: StoreCore, domain: DomainID, sink: StoreCore.Sink? = nil) {
@@ -35,7 +37,7 @@ public final class InMemoryXenStore: XenStore {
         events.finish()
     }
 
-    public func read(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> String {
+    public func readBytes(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> [UInt8] {
         try query(path, transaction) { tree, absolute, domain throws(XenStoreError) in try tree.readable(absolute, by: domain).value }
     }
 
@@ -43,12 +45,20 @@ public final class InMemoryXenStore: XenStore {
         try query(path, transaction) { tree, absolute, domain throws(XenStoreError) in try tree.readable(absolute, by: domain).children }
     }
 
+    /// The children of `path` with the generation of its last change (for `XS_DIRECTORY_PART`).
+    func listing(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> (generation: UInt64, children: [String]) {
+        try query(path, transaction) { tree, absolute, domain throws(XenStoreError) in
+            let node = try tree.readable(absolute, by: domain)
+            return (node.generation, node.children)
+        }
+    }
+
     public func permissions(of path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> Permissions {
         try query(path, transaction) { tree, absolute, domain throws(XenStoreError) in try tree.readable(absolute, by: domain).permissions }
     }
 
-    public func write(_ path: XenStorePath, value: String, transaction: TransactionID?) throws(XenStoreError) {
-        try mutate(path, transaction) { tree, absolute, domain throws(XenStoreError) in try tree.write(absolute, value: value, by: domain) }
+    public func write(_ path: XenStorePath, bytes: [UInt8], transaction: TransactionID?) throws(XenStoreError) {
+        try mutate(path, transaction) { tree, absolute, domain throws(XenStoreError) in try tree.write(absolute, value: bytes, by: domain) }
     }
 
     public func mkdir(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) {
@@ -59,7 +69,15 @@ public final class InMemoryXenStore: XenStore {
         try mutate(path, transaction) { tree, absolute, domain throws(XenStoreError) in try tree.rm(absolute, by: domain) }
     }
 
+    /// Replaces the permission list of `path`. On the special paths `@introduceDomain` and
+    /// `@releaseDomain` it says which domains receive those events (the transaction is ignored).
     public func setPermissions(_ permissions: Permissions, of path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) {
+        if path.isSpecial {
+            let caller = caller
+            return try core.perform { state throws(XenStoreError) in
+                (try state.setSpecialPermissions(permissions, of: path.rawValue, caller), [])
+            }
+        }
         try mutate(path, transaction) { tree, absolute, domain throws(XenStoreError) in
             try tree.setPermissions(permissions, of: absolute, by: domain)
         }
@@ -75,10 +93,11 @@ public final class InMemoryXenStore: XenStore {
         try core.perform { state throws(XenStoreError) in (try state.removeWatch(path, token: token, caller), []) }
     }
 
-    /// Removes every watch of this session (the wire's `XS_RESET_WATCHES`).
+    /// Removes every watch and aborts every transaction of this session (the wire's
+    /// `XS_RESET_WATCHES`: "reset all watches and transactions of the caller").
     public func resetWatches() {
         let caller = caller
-        core.perform { state in (state.forget(caller.session, transactions: false), []) }
+        core.perform { state in (state.forget(caller.session), []) }
     }
 
     public func startTransaction() throws(XenStoreError) -> TransactionID {

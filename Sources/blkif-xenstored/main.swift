@@ -18,6 +18,21 @@ struct BlkifXenstored: ParsableCommand {
     @Flag(help: "Serve in this process until SIGTERM/SIGINT instead of detaching.")
     var foreground = false
 
+    @Option(name: .customLong("introduce"),
+            help: "Introduce this domain at start: its clients connect on <socket>.d<domid>. Repeatable.")
+    var introducedDomains: [UInt16] = []
+
+    @Option(help: "Most watches per unprivileged domain; 0 for no limit (domain 0 is never limited).")
+    var watchQuota = XenStoreQuotas.xenstoredDefaults.watchesPerDomain ?? 0
+
+    @Option(help: "Most open transactions per unprivileged connection; 0 for no limit.")
+    var transactionQuota = XenStoreQuotas.xenstoredDefaults.transactionsPerSession ?? 0
+
+    func validate() throws {
+        guard watchQuota >= 0, transactionQuota >= 0 else { throw ValidationError("quotas are 0 (no limit) or more") }
+        guard !introducedDomains.contains(0) else { throw ValidationError("domain 0 is the main socket; it is not introduced") }
+    }
+
     func run() throws {
         let path = socket ?? XenStoreClient.defaultSocketPath()
         if foreground {
@@ -36,7 +51,10 @@ struct BlkifXenstored: ParsableCommand {
         sigaddset(&signals, SIGTERM)
         sigaddset(&signals, SIGINT)
         pthread_sigmask(SIG_BLOCK, &signals, nil)  // before any thread starts, so all inherit it
-        let server = try XenStoreServer(socketPath: path)
+        let quotas = XenStoreQuotas(watchesPerDomain: watchQuota == 0 ? nil : watchQuota,
+                                    transactionsPerSession: transactionQuota == 0 ? nil : transactionQuota)
+        let server = try XenStoreServer(socketPath: path, store: InMemoryXenStore(quotas: quotas))
+        for domain in introducedDomains { try server.introduce(DomainID(domain)) }
         server.start()
         FileHandle.standardOutput.write(Data((path + "\n").utf8))  // unbuffered, so a supervisor sees it at once
         var received: Int32 = 0
@@ -48,7 +66,8 @@ struct BlkifXenstored: ParsableCommand {
     private func detach(servingAt path: String) throws {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        child.arguments = ["--socket", path, "--foreground"]
+        child.arguments = ["--socket", path, "--foreground", "--watch-quota", String(watchQuota),
+                           "--transaction-quota", String(transactionQuota)] + introducedDomains.flatMap { ["--introduce", String($0)] }
         child.standardOutput = FileHandle.nullDevice
         unlink(path)
         try child.run()

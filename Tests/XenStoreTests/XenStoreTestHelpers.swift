@@ -9,14 +9,19 @@ final class ServerFixture {
     let server: XenStoreServer
     var socketPath: String { server.socketPath }
 
-    init() throws {
+    init(store: InMemoryXenStore = InMemoryXenStore()) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("xs-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        server = try XenStoreServer(socketPath: directory.appendingPathComponent("sock").path)
+        server = try XenStoreServer(socketPath: directory.appendingPathComponent("sock").path, store: store)
         server.start()
     }
 
     func client() throws -> XenStoreClient { try XenStoreClient(socketPath: socketPath, timeout: .seconds(5)) }
+
+    /// A client acting as `domain`, which must have been introduced.
+    func client(as domain: DomainID) throws -> XenStoreClient {
+        try XenStoreClient(domain: domain, serverSocket: socketPath, timeout: .seconds(5))
+    }
 
     func tearDown() {
         server.stop()
@@ -82,6 +87,7 @@ final class ToolProcess {
 /// A raw socket to the server, for sending malformed bytes.
 final class RawConnection {
     let fd: Int32
+    private var framer = WireFramer()
 
     init(_ socketPath: String) throws { fd = try UnixSocket.connect(to: socketPath) }
     deinit { close(fd) }
@@ -89,13 +95,13 @@ final class RawConnection {
     func send(_ bytes: [UInt8]) { XCTAssertTrue(UnixSocket.writeAll(fd, bytes)) }
 
     /// The next message, or nil if the server closed the connection or `timeout` passed.
+    /// Bytes read beyond that message are kept for the next call.
     func receive(timeout: Int32 = 2000) -> WireMessage? {
-        var framer = WireFramer()
         while true {
+            if let message = try? framer.next() { return message }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
             guard poll(&pfd, 1, timeout) == 1, let bytes = UnixSocket.readSome(fd) else { return nil }
             framer.append(bytes)
-            if let message = try? framer.next() { return message }
         }
     }
 
@@ -120,4 +126,38 @@ func collect(_ count: Int, from queue: WatchEventQueue, timeout: Duration = .sec
         if let event = queue.next(timeout: .milliseconds(100)) { events.append(event) }
     }
     return events
+}
+
+extension RawConnection {
+    /// Sends one request and returns the next message (its reply, unless an event comes first).
+    func request(_ type: WireType, _ payload: [UInt8], requestID: UInt32 = 7, transactionID: UInt32 = 0) -> WireMessage? {
+        send(WireMessage(type, requestID: requestID, transactionID: transactionID, payload: payload).encoded)
+        return receive()
+    }
+
+    /// Sends one request of nul-terminated strings and returns the next message.
+    func request(_ type: WireType, strings: [String], requestID: UInt32 = 7, transactionID: UInt32 = 0) -> WireMessage? {
+        request(type, WireMessage.strings(strings), requestID: requestID, transactionID: transactionID)
+    }
+}
+
+/// The `xsd_errors` name an `XS_ERROR` message carries, or nil for any other message.
+func errorName(_ message: WireMessage?) -> String? {
+    guard let message, message.type == WireType.error.rawValue else { return nil }
+    return WireMessage.splitStrings(message.payload)?.first
+}
+
+/// The strings of a reply's payload.
+func replyStrings(_ message: WireMessage?) -> [String]? {
+    message.flatMap { WireMessage.splitStrings($0.payload) }
+}
+
+/// A directory of `count` children with names long enough that the list needs more than one
+/// `XENSTORE_PAYLOAD_MAX` reply (300 children: 8,400 bytes, as in the report this fixes).
+func makeBigDirectory(_ store: any XenStore, at path: XenStorePath, count: Int = 300) throws -> [String] {
+    let names = (0..<count).map { "child-with-a-long-name-" + String(repeating: "0", count: 4 - String($0).count) + String($0) }
+    try store.transaction { tx in
+        for name in names { try tx.write(try path.appending(name), "") }
+    }
+    return names
 }

@@ -7,7 +7,8 @@ import Synchronization
 ///
 /// Calls block until their reply arrives (or `timeout` passes). A reader thread sorts
 /// incoming messages: replies go to their caller by req_id, `XS_WATCH_EVENT`s to `events`.
-/// A socket client is domain 0 to the server. Thread-safe.
+/// A client of the main socket is domain 0 to the server; `init(domain:serverSocket:timeout:)`
+/// connects as an introduced domain instead. Values travel as raw bytes. Thread-safe.
 public final class XenStoreClient: XenStore {
     /// The socket libxenstore would use: `$XENSTORED_PATH`, else `$XENSTORED_RUNDIR/socket`,
     /// else `/var/run/xenstored/socket`.
@@ -43,6 +44,16 @@ public final class XenStoreClient: XenStore {
         reader.start()
     }
 
+    /// Connects as `domain` to a `XenStoreServer` (e.g. `blkif-xenstored`) listening on
+    /// `serverSocket`, through the domain's own socket `<serverSocket>.d<domain>`, which exists
+    /// while the domain is introduced. Every call then acts as `domain`: relative paths resolve
+    /// against its home, and permissions and quotas apply.
+    public convenience init(domain: DomainID, serverSocket: String = XenStoreClient.defaultSocketPath(),
+                            timeout: Duration = .seconds(10)) throws(XenStoreError) {
+        let path = domain.isPrivileged ? serverSocket : XenStoreServer.domainSocketPath(for: domain, serverSocket: serverSocket)
+        try self.init(socketPath: path, timeout: timeout)
+    }
+
     deinit { close() }
 
     /// Disconnects; pending and later calls fail with `.connection`. Safe to call twice.
@@ -53,12 +64,12 @@ public final class XenStoreClient: XenStore {
         Glibc.close(fd)
     }
 
-    public func read(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> String {
-        String(decoding: try request(.read, path, transaction, WireMessage.strings([path.rawValue])), as: UTF8.self)
+    public func readBytes(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> [UInt8] {
+        try request(.read, path, transaction, WireMessage.strings([path.rawValue]))
     }
 
-    public func write(_ path: XenStorePath, value: String, transaction: TransactionID?) throws(XenStoreError) {
-        _ = try request(.write, path, transaction, WireMessage.strings([path.rawValue]) + Array(value.utf8))
+    public func write(_ path: XenStorePath, bytes: [UInt8], transaction: TransactionID?) throws(XenStoreError) {
+        _ = try request(.write, path, transaction, WireMessage.strings([path.rawValue]) + bytes)
     }
 
     public func mkdir(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) {
@@ -69,8 +80,14 @@ public final class XenStoreClient: XenStore {
         _ = try request(.rm, path, transaction, WireMessage.strings([path.rawValue]))
     }
 
+    /// The children of `path`. A list too long for one reply (`E2BIG`) is fetched in pieces
+    /// with `XS_DIRECTORY_PART`, as libxenstore does.
     public func directory(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> [String] {
-        try strings(try request(.directory, path, transaction, WireMessage.strings([path.rawValue])))
+        do {
+            return try strings(try request(.directory, path, transaction, WireMessage.strings([path.rawValue])))
+        } catch where error.code == .E2BIG {
+            return try directoryInParts(path, transaction: transaction)
+        }
     }
 
     public func permissions(of path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> Permissions {
@@ -84,11 +101,11 @@ public final class XenStoreClient: XenStore {
     }
 
     public func watch(_ path: XenStorePath, token: WatchToken) throws(XenStoreError) {
-        _ = try request(.watch, path, nil, WireMessage.strings([path.rawValue, token.value]))
+        _ = try request(.watch, path, nil, WireMessage.fields([Array(path.rawValue.utf8), token.bytes]))
     }
 
     public func unwatch(_ path: XenStorePath, token: WatchToken) throws(XenStoreError) {
-        _ = try request(.unwatch, path, nil, WireMessage.strings([path.rawValue, token.value]))
+        _ = try request(.unwatch, path, nil, WireMessage.fields([Array(path.rawValue.utf8), token.bytes]))
     }
 
     public func startTransaction() throws(XenStoreError) -> TransactionID {
@@ -105,8 +122,8 @@ public final class XenStoreClient: XenStore {
 
     /// Sends one request and returns its reply payload; an `XS_ERROR` reply is thrown as
     /// `.store(code, path:)`.
-    private func request(_ type: WireType, _ path: XenStorePath?, _ transaction: TransactionID?,
-                         _ payload: [UInt8]) throws(XenStoreError) -> [UInt8] {
+    func request(_ type: WireType, _ path: XenStorePath?, _ transaction: TransactionID?,
+                 _ payload: [UInt8]) throws(XenStoreError) -> [UInt8] {
         guard payload.count <= WireMessage.payloadMax else { throw .store(.E2BIG, path: path?.rawValue) }
         let id = board.reserve()
         let message = WireMessage(type, requestID: id, transactionID: transaction?.rawValue ?? 0, payload: payload)
@@ -123,7 +140,8 @@ public final class XenStoreClient: XenStore {
         throw .store(code, path: path?.rawValue)
     }
 
-    private func strings(_ payload: [UInt8]) throws(XenStoreError) -> [String] {
+    /// The nul-terminated strings of a reply payload.
+    func strings(_ payload: [UInt8]) throws(XenStoreError) -> [String] {
         guard let strings = WireMessage.splitStrings(payload) else { throw .protocolViolation("unterminated string in reply") }
         return strings
     }
@@ -140,8 +158,8 @@ public final class XenStoreClient: XenStore {
             do {
                 while let message = try framer.next() {
                     if message.type == WireType.watchEvent.rawValue {
-                        if let parts = WireMessage.splitStrings(message.payload), parts.count >= 2 {
-                            events.push(WatchEvent(path: parts[0], token: WatchToken(parts[1])))
+                        if let parts = WireMessage.splitFields(message.payload), parts.count >= 2 {
+                            events.push(WatchEvent(path: String(decoding: parts[0], as: UTF8.self), token: WatchToken(bytes: parts[1])))
                         }
                     } else {
                         board.post(message)

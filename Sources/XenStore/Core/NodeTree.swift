@@ -1,7 +1,7 @@
-/// One node of the tree: a string value, its permissions, its children in creation order,
+/// One node of the tree: its value (an octet string), its permissions, its children in creation order,
 /// and the generation of its last change (used to detect transaction conflicts).
 struct Node: Sendable {
-    var value: String
+    var value: [UInt8]
     var permissions: Permissions
     var children: [String]
     var generation: UInt64
@@ -33,7 +33,7 @@ struct NodeTree: Sendable {
 
     /// A tree holding only the root, owned by domain 0 and closed to others.
     init() {
-        nodes = ["/": Node(value: "", permissions: Permissions(owner: .dom0), children: [], generation: 0)]
+        nodes = ["/": Node(value: [], permissions: Permissions(owner: .dom0), children: [], generation: 0)]
     }
 
     /// The generation of the node at `path`, or nil if there is none.
@@ -47,7 +47,7 @@ struct NodeTree: Sendable {
     }
 
     /// Sets the value at `path`, creating it and any missing ancestors.
-    mutating func write(_ path: String, value: String, by caller: DomainID) throws(XenStoreError) -> Effect {
+    mutating func write(_ path: String, value: [UInt8], by caller: DomainID) throws(XenStoreError) -> Effect {
         var effect = Effect()
         if nodes[path] == nil {
             effect = try create(path, by: caller)
@@ -139,7 +139,7 @@ struct NodeTree: Sendable {
             let parent = Self.parent(of: newPath)
             var permissions = nodes[parent]!.permissions
             if !caller.isPrivileged { permissions.owner = caller }
-            nodes[newPath] = Node(value: "", permissions: permissions, children: [], generation: 0)
+            nodes[newPath] = Node(value: [], permissions: permissions, children: [], generation: 0)
             nodes[parent]!.children.append(Self.name(of: newPath))
             bump(parent)
             bump(newPath)

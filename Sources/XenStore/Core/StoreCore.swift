@@ -10,12 +10,15 @@ final class StoreCore: Sendable {
     typealias Sink = @Sendable (WatchEvent) -> Void
 
     private struct Guarded: ~Copyable {
-        var state = StoreState()
+        var state: StoreState
         var sinks: [SessionID: Sink] = [:]
         var nextSession: UInt64 = 1
     }
 
-    private let guarded = Mutex(Guarded())
+    private let guarded: Mutex<Guarded>
+
+    /// An empty tree whose unprivileged sessions are held to `quotas`.
+    init(quotas: XenStoreQuotas) { guarded = Mutex(Guarded(state: StoreState(quotas: quotas))) }
 
     /// Opens a session whose watch events go to `sink`.
     func openSession(sink: @escaping Sink) -> SessionID {
@@ -30,9 +33,14 @@ final class StoreCore: Sendable {
     /// Closes a session: its watches are removed and its open transactions aborted.
     func closeSession(_ id: SessionID) {
         guarded.withLock { guarded in
-            guarded.state.forget(id, transactions: true)
+            guarded.state.forget(id)
             guarded.sinks[id] = nil
         }
+    }
+
+    /// Fires the store-invented event `special` (`@introduceDomain`, `@releaseDomain`).
+    func announce(_ special: String) {
+        perform { state in ((), state.specialEvent(special)) }
     }
 
     /// Runs `body` on the state under the lock and delivers the events it produced.

@@ -42,18 +42,24 @@ struct RegisteredWatch: Sendable {
 /// xenstored: they work on a snapshot, and commit fails with `EAGAIN` if any node the
 /// transaction read or wrote changed in the live tree since it started.
 struct StoreState: Sendable {
-    /// Most transactions one session may hold open (xenstored's default quota is 10).
-    static let transactionQuota = 64
-    /// Most watches one session may hold.
-    static let watchQuota = 256
+    /// The special watch paths whose events the store itself invents.
+    static let specialPaths: Set<String> = ["@introduceDomain", "@releaseDomain"]
 
+    /// The limits for unprivileged domains.
+    let quotas: XenStoreQuotas
     var tree = NodeTree()
+    /// Who may watch each special path: owned by domain 0 and closed to others until changed.
+    private var specialPermissions: [String: Permissions] = Dictionary(
+        uniqueKeysWithValues: specialPaths.map { ($0, Permissions(owner: .dom0)) })
     private var transactions: [UInt32: OpenTransaction] = [:]
     private var nextTransaction: UInt32 = 1
     private var watches: [RegisteredWatch] = []
 
     /// How many watches are registered, over all sessions.
     var watchCount: Int { watches.count }
+
+    /// An empty tree whose unprivileged callers are held to `quotas`.
+    init(quotas: XenStoreQuotas) { self.quotas = quotas }
 
     /// Runs a read-only query against the live tree or the caller's transaction.
     mutating func query<R>(_ tx: TransactionID?, _ caller: Caller, touching path: String,
@@ -78,7 +84,8 @@ struct StoreState: Sendable {
 
     /// Opens a transaction on a snapshot of the live tree.
     mutating func startTransaction(_ caller: Caller) throws(XenStoreError) -> TransactionID {
-        guard transactions.values.count(where: { $0.owner == caller.session }) < Self.transactionQuota else {
+        if let quota = quotas.transactionsPerSession, !caller.domain.isPrivileged,
+           transactions.values.count(where: { $0.owner == caller.session }) >= quota {
             throw .store(.ENOSPC, path: nil)
         }
         while transactions[nextTransaction] != nil || nextTransaction == 0 { nextTransaction &+= 1 }
@@ -106,29 +113,51 @@ struct StoreState: Sendable {
         return effects.flatMap(deliveries(for:))
     }
 
-    /// Registers a watch and returns its initial event.
+    /// Registers a watch and returns its initial event. Watches are told apart by their
+    /// canonical (absolute) path and token, so `x` and `/local/domain/<id>/x` are the same watch.
     mutating func addWatch(_ path: XenStorePath, token: WatchToken, _ caller: Caller) throws(XenStoreError) -> Delivery {
-        let mine = watches.filter { $0.caller.session == caller.session }
-        guard !mine.contains(where: { $0.path == path && $0.token == token }) else {
-            throw .store(.EEXIST, path: path.rawValue)
+        let absolute = path.resolved(for: caller.domain)
+        guard !watches.contains(where: { $0.caller.session == caller.session && $0.absolutePath == absolute && $0.token == token })
+        else { throw .store(.EEXIST, path: path.rawValue) }
+        if let quota = quotas.watchesPerDomain, !caller.domain.isPrivileged,
+           watches.count(where: { $0.caller.domain == caller.domain }) >= quota {
+            throw .store(.E2BIG, path: path.rawValue)
         }
-        guard mine.count < Self.watchQuota else { throw .store(.E2BIG, path: path.rawValue) }
-        watches.append(RegisteredWatch(caller: caller, path: path, absolutePath: path.resolved(for: caller.domain), token: token))
+        watches.append(RegisteredWatch(caller: caller, path: path, absolutePath: absolute, token: token))
         return Delivery(session: caller.session, event: WatchEvent(path: path.rawValue, token: token))
     }
 
-    /// Removes the watch registered by this session with this path and token.
+    /// Removes the watch registered by this session with this path (compared in canonical form) and token.
     mutating func removeWatch(_ path: XenStorePath, token: WatchToken, _ caller: Caller) throws(XenStoreError) {
+        let absolute = path.resolved(for: caller.domain)
         guard let index = watches.firstIndex(where: {
-            $0.caller.session == caller.session && $0.path == path && $0.token == token
+            $0.caller.session == caller.session && $0.absolutePath == absolute && $0.token == token
         }) else { throw .store(.ENOENT, path: path.rawValue) }
         watches.remove(at: index)
     }
 
-    /// Drops the session's watches; with `transactions`, also aborts its transactions.
-    mutating func forget(_ session: SessionID, transactions alsoTransactions: Bool) {
+    /// Replaces who may watch the special path `path` (`@introduceDomain`, `@releaseDomain`):
+    /// domain 0 or the current owner may; `EINVAL` for any other special path.
+    mutating func setSpecialPermissions(_ permissions: Permissions, of path: String, _ caller: Caller) throws(XenStoreError) {
+        guard let current = specialPermissions[path] else { throw .store(.EINVAL, path: path) }
+        guard caller.domain.isPrivileged || current.owner == caller.domain else { throw .store(.EACCES, path: path) }
+        specialPermissions[path] = permissions
+    }
+
+    /// The events of the store-invented `special` event (`@introduceDomain`, `@releaseDomain`):
+    /// one per watch on it whose domain may read its permission list.
+    func specialEvent(_ special: String) -> [Delivery] {
+        guard let permissions = specialPermissions[special] else { return [] }
+        return watches.compactMap { watch in
+            guard watch.absolutePath == special, permissions.access(for: watch.caller.domain).allowsRead else { return nil }
+            return Delivery(session: watch.caller.session, event: WatchEvent(path: special, token: watch.token))
+        }
+    }
+
+    /// Drops the session's watches and aborts its transactions.
+    mutating func forget(_ session: SessionID) {
         watches.removeAll { $0.caller.session == session }
-        if alsoTransactions { transactions = transactions.filter { $0.value.owner != session } }
+        transactions = transactions.filter { $0.value.owner != session }
     }
 
     private func ownedTransaction(_ tx: TransactionID, _ caller: Caller) throws(XenStoreError) -> UInt32 {

@@ -1,7 +1,8 @@
 /// A Xen domain identifier (`domid_t`).
 ///
-/// Domain 0 is the privileged control domain: it may read and write every node.
-/// A client connected over the Unix socket is domain 0, as with the real xenstored.
+/// Domain 0 is the privileged control domain: it may read and write every node and is held to
+/// no quota. A client of a server's main Unix socket is domain 0, as with the real xenstored;
+/// a client of an introduced domain's socket acts as that domain (see `XenStoreServer`).
 public struct DomainID: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     /// The numeric domain id.
     public let rawValue: UInt16
@@ -27,18 +28,25 @@ public struct DomainID: RawRepresentable, Hashable, Sendable, CustomStringConver
 
 /// The opaque token a watcher registers with a watch; it is echoed back in every event.
 ///
-/// Invariant: contains no NUL byte (it travels nul-terminated on the wire).
+/// A token is an octet string, as xenstored treats it: it need not be UTF-8 and travels
+/// byte for byte. Invariant: contains no NUL byte (it travels nul-terminated on the wire).
 public struct WatchToken: Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
-    /// The token text.
-    public let value: String
+    /// The token's bytes, exactly as sent and echoed.
+    public let bytes: [UInt8]
 
     /// Wraps a token. NUL bytes are not representable on the wire and are removed.
-    public init(_ value: String) { self.value = value.replacingNULs() }
+    public init(_ value: String) { self.init(bytes: Array(value.utf8)) }
+
+    /// Wraps a token given as raw bytes; NUL bytes are removed.
+    public init(bytes: [UInt8]) { self.bytes = bytes.contains(0) ? bytes.filter { $0 != 0 } : bytes }
 
     /// Wraps a token literal.
     public init(stringLiteral value: String) { self.init(value) }
 
-    /// The token text.
+    /// The token as text; a byte that is not valid UTF-8 shows as U+FFFD here (`bytes` keeps it).
+    public var value: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The token text (see `value`).
     public var description: String { value }
 }
 
@@ -71,7 +79,3 @@ public struct WatchEvent: Hashable, Sendable {
     }
 }
 
-extension String {
-    /// The string with every NUL byte removed.
-    func replacingNULs() -> String { contains("\0") ? String(filter { $0 != "\0" }) : self }
-}

@@ -16,7 +16,8 @@ public enum XenStoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case store(XSDError, path: String?)
     /// `path` is not a valid XenStore path; `reason` says why.
     case invalidPath(String, reason: String)
-    /// The node at `path` holds `value`, which is not a valid `expected`.
+    /// The node at `path` holds `value`, which is not a valid `expected` (bytes that are not
+    /// UTF-8 appear in `value` as `\xNN`).
     case malformedValue(path: String, value: String, expected: String)
     /// A transaction conflicted (`EAGAIN`) on every one of `attempts` tries.
     case transactionRetriesExhausted(attempts: Int)

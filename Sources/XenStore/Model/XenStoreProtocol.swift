@@ -1,10 +1,16 @@
-/// Reads one node's raw string value; the base of the typed reads, shared by stores and transactions.
+/// Reads one node's value as text; the base of the typed reads, shared by stores and transactions.
 public protocol XenStoreReading {
-    /// The value at `path`; throws `.store(.ENOENT, ...)` if there is no such node.
+    /// The value at `path` as UTF-8 text; throws `.store(.ENOENT, ...)` if there is no such node
+    /// and `.malformedValue` if the value's bytes are not valid UTF-8.
     func read(_ path: XenStorePath) throws(XenStoreError) -> String
 }
 
-/// A XenStore: a tree of string nodes with permissions, watches and transactions.
+/// A XenStore: a tree of nodes with permissions, watches and transactions.
+///
+/// A node's value is an octet string (xenstore.txt: "Store and read the octet string <value>"):
+/// `readBytes`/`write(_:bytes:)` carry it byte for byte. The String calls are UTF-8 views of
+/// it: a String write stores the text's UTF-8 bytes, a String read of bytes that are not valid
+/// UTF-8 throws `.malformedValue` (the bytes shown escaped) rather than altering them.
 ///
 /// Implemented by `InMemoryXenStore` (in-process) and `XenStoreClient` (the wire protocol,
 /// against a real xenstored or a `XenStoreServer`), so code runs unchanged against either.
@@ -12,10 +18,10 @@ public protocol XenStoreReading {
 /// Relative paths resolve against the session's domain home, `/local/domain/<id>`.
 /// `transaction` nil means the operation applies to the live tree at once.
 public protocol XenStore: XenStoreReading, AnyObject, Sendable {
-    /// The value at `path`, as seen by the transaction if given.
-    func read(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> String
-    /// Sets `path` to `value`, creating missing ancestors.
-    func write(_ path: XenStorePath, value: String, transaction: TransactionID?) throws(XenStoreError)
+    /// The raw value at `path`, as seen by the transaction if given.
+    func readBytes(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> [UInt8]
+    /// Sets `path` to the raw `bytes`, creating missing ancestors.
+    func write(_ path: XenStorePath, bytes: [UInt8], transaction: TransactionID?) throws(XenStoreError)
     /// Creates an empty node at `path` (and missing ancestors); an existing node is kept.
     func mkdir(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError)
     /// Removes `path` and everything below it.
@@ -40,7 +46,28 @@ public protocol XenStore: XenStoreReading, AnyObject, Sendable {
 }
 
 extension XenStore {
-    /// The value at `path` in the live tree.
+    /// The value at `path` as UTF-8 text, as seen by the transaction if given; bytes that are
+    /// not valid UTF-8 throw `.malformedValue` (use `readBytes` for binary values).
+    public func read(_ path: XenStorePath, transaction: TransactionID?) throws(XenStoreError) -> String {
+        try ValueText.decode(try readBytes(path, transaction: transaction), at: path)
+    }
+
+    /// Sets `path` to the UTF-8 bytes of `value`, creating missing ancestors.
+    public func write(_ path: XenStorePath, value: String, transaction: TransactionID?) throws(XenStoreError) {
+        try write(path, bytes: Array(value.utf8), transaction: transaction)
+    }
+
+    /// The raw value at `path` in the live tree.
+    public func readBytes(_ path: XenStorePath) throws(XenStoreError) -> [UInt8] {
+        try readBytes(path, transaction: nil)
+    }
+
+    /// Sets `path` to the raw `bytes` in the live tree, creating missing ancestors.
+    public func write(_ path: XenStorePath, bytes: [UInt8]) throws(XenStoreError) {
+        try write(path, bytes: bytes, transaction: nil)
+    }
+
+    /// The value at `path` in the live tree, as UTF-8 text.
     public func read(_ path: XenStorePath) throws(XenStoreError) -> String {
         try read(path, transaction: nil)
     }
@@ -75,4 +102,23 @@ extension XenStore {
     public func setPermissions(_ permissions: Permissions, of path: XenStorePath) throws(XenStoreError) {
         try setPermissions(permissions, of: path, transaction: nil)
     }
+}
+
+/// The UTF-8 view of a node's bytes.
+enum ValueText {
+    /// `bytes` as text; throws `.malformedValue` naming `path` and the bytes, escaped, when they
+    /// are not valid UTF-8.
+    static func decode(_ bytes: [UInt8], at path: XenStorePath) throws(XenStoreError) -> String {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw .malformedValue(path: path.rawValue, value: escaped(bytes), expected: "UTF-8 text")
+        }
+        return text
+    }
+
+    /// Printable ASCII as itself, every other byte as `\xNN`.
+    static func escaped(_ bytes: [UInt8]) -> String {
+        bytes.map { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") ? String(UnicodeScalar($0)) : "\\x" + hex($0) }.joined()
+    }
+
+    private static func hex(_ byte: UInt8) -> String { (byte < 16 ? "0" : "") + String(byte, radix: 16) }
 }

@@ -12,6 +12,16 @@ public struct XenStoreTransaction: XenStoreReading, Sendable {
         try store.read(path, transaction: id)
     }
 
+    /// The raw value at `path` as the transaction sees it.
+    public func readBytes(_ path: XenStorePath) throws(XenStoreError) -> [UInt8] {
+        try store.readBytes(path, transaction: id)
+    }
+
+    /// Sets `path` to the raw `bytes` within the transaction.
+    public func write(_ path: XenStorePath, bytes: [UInt8]) throws(XenStoreError) {
+        try store.write(path, bytes: bytes, transaction: id)
+    }
+
     /// Sets `path` to `value` within the transaction.
     public func write(_ path: XenStorePath, _ value: String) throws(XenStoreError) {
         try store.write(path, value: value, transaction: id)

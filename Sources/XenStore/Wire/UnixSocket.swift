@@ -15,13 +15,14 @@ enum UnixSocket {
         return fd
     }
 
-    /// Binds and listens on `path`, replacing a stale socket file there; returns the descriptor.
+    /// Binds and listens on `path`, replacing a stale socket file there; returns the descriptor,
+    /// non-blocking so that accepting a client that already left cannot stall the caller.
     static func listen(at path: String) throws(XenStoreError) -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .connection("socket: \(errorText())") }
         unlink(path)
         let bound = try withAddress(path) { bind(fd, $0, $1) }
-        guard bound == 0, Glibc.listen(fd, 64) == 0 else {
+        guard bound == 0, Glibc.listen(fd, 64) == 0, fcntl(fd, F_SETFL, O_NONBLOCK) == 0 else {
             let text = errorText()
             close(fd)
             throw .connection("listen \(path): \(text)")

@@ -47,10 +47,22 @@ struct WireMessage: Equatable, Sendable {
         parts.flatMap { Array($0.utf8) + [0] }
     }
 
-    /// The strings of a payload made only of nul-terminated strings; nil if the last is unterminated.
-    static func splitStrings(_ payload: [UInt8]) -> [String]? {
+    /// A payload of byte strings, each nul-terminated.
+    static func fields(_ parts: [[UInt8]]) -> [UInt8] {
+        parts.flatMap { $0 + [0] }
+    }
+
+    /// The byte strings of a payload made only of nul-terminated strings; nil if the last is
+    /// unterminated. An empty payload has no strings.
+    static func splitFields(_ payload: [UInt8]) -> [[UInt8]]? {
         guard payload.last == 0 else { return payload.isEmpty ? [] : nil }
-        return payload.dropLast().split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        return payload.dropLast().split(separator: 0, omittingEmptySubsequences: false).map(Array.init)
+    }
+
+    /// The strings of a payload made only of nul-terminated strings (bytes that are not UTF-8
+    /// decoded as U+FFFD); nil if the last is unterminated.
+    static func splitStrings(_ payload: [UInt8]) -> [String]? {
+        splitFields(payload)?.map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Reads a little-endian `UInt32` at `offset`.
@@ -62,8 +74,10 @@ struct WireMessage: Equatable, Sendable {
 
 /// Accumulates bytes from a stream and cuts them into messages.
 ///
-/// Invariant: holds at most one header plus `payloadMax` bytes of a pending message, because a
-/// header announcing more is reported as `.oversized` before its payload is buffered.
+/// Invariant: holds at most one header plus `payloadMax` bytes of a pending message beyond
+/// what was appended since the last complete message, because a header announcing more is
+/// reported as `.oversized` before its payload is buffered. Consumed bytes are released in
+/// bulk, so cutting many small messages from one large read costs linear time.
 struct WireFramer {
     /// A stream that announced a payload over `XENSTORE_PAYLOAD_MAX`; the stream cannot be resynchronised.
     struct Oversized: Error {
@@ -71,22 +85,44 @@ struct WireFramer {
     }
 
     private var buffer: [UInt8] = []
+    /// Bytes of `buffer` already cut into messages.
+    private var consumed = 0
 
     /// Adds received bytes.
-    mutating func append(_ bytes: some Sequence<UInt8>) { buffer.append(contentsOf: bytes) }
+    mutating func append(_ bytes: some Sequence<UInt8>) {
+        if consumed > 0 {
+            buffer.removeFirst(consumed)
+            consumed = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Bytes received and not yet cut into messages.
+    var pendingByteCount: Int { buffer.count - consumed }
+
+    /// Whether a whole message (or an oversized header) is buffered, so `next()` returns without more input.
+    var hasCompleteMessage: Bool {
+        guard let length = announcedLength else { return false }
+        return length > WireMessage.payloadMax || pendingByteCount >= WireMessage.headerSize + length
+    }
+
+    /// The payload length the pending header announces, nil until a whole header is buffered.
+    private var announcedLength: Int? {
+        pendingByteCount >= WireMessage.headerSize ? Int(WireMessage.uint32(buffer[consumed...], at: 12)) : nil
+    }
 
     /// The next complete message, nil if more bytes are needed.
     mutating func next() throws(Oversized) -> WireMessage? {
-        guard buffer.count >= WireMessage.headerSize else { return nil }
-        let bytes = buffer[...]
-        let length = Int(WireMessage.uint32(bytes, at: 12))
+        guard let length = announcedLength else { return nil }
+        let bytes = buffer[consumed...]
         let header = WireMessage(type: WireMessage.uint32(bytes, at: 0), requestID: WireMessage.uint32(bytes, at: 4),
                                  transactionID: WireMessage.uint32(bytes, at: 8), payload: [])
         guard length <= WireMessage.payloadMax else { throw Oversized(header: header) }
-        guard buffer.count >= WireMessage.headerSize + length else { return nil }
+        guard pendingByteCount >= WireMessage.headerSize + length else { return nil }
         var message = header
-        message.payload = Array(buffer[WireMessage.headerSize..<WireMessage.headerSize + length])
-        buffer.removeFirst(WireMessage.headerSize + length)
+        let start = consumed + WireMessage.headerSize
+        message.payload = Array(buffer[start..<start + length])
+        consumed = start + length
         return message
     }
 }
