@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "BlkifABI", targets: ["BlkifABI"]),
         .library(name: "BlkifRing", targets: ["BlkifRing"]),
         .library(name: "XenStore", targets: ["XenStore"]),
+        .library(name: "XenBus", targets: ["XenBus"]),
+        .library(name: "XenPlatform", targets: ["XenPlatform"]),
         .executable(name: "blkif-xenstored", targets: ["blkif-xenstored"]),
         .executable(name: "ringbench", targets: ["ringbench"]),
     ],
@@ -31,6 +33,25 @@ let package = Package(
                 "XenStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+
+        // MARK: Platform (grant tables and event channels: loopback and Xen)
+        .target(name: "CXenPlatform"),
+        .target(name: "XenPlatform", dependencies: ["BlkifABI", "BlkifRing", "XenStore", "CXenPlatform"]),
+        // The peer process of the two-process platform tests (see docs/platform.md).
+        .executableTarget(
+            name: "xenplatform-peer",
+            dependencies: ["BlkifABI", "BlkifRing", "XenStore", "XenPlatform"],
+            path: "Tests/XenPlatformPeer"
+        ),
+
+        // MARK: XenBus
+        .target(name: "XenBus", dependencies: ["XenStore", "BlkifABI"]),
+        // One end of a device in its own process, for the three-process test (store, backend, frontend).
+        .executableTarget(
+            name: "xenbus-peer",
+            dependencies: ["XenBus", "XenStore", "BlkifABI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/xenbus-peer"
         ),
 
         // MARK: Benchmark
@@ -56,6 +77,12 @@ let package = Package(
         .testTarget(name: "BlkifABITests", dependencies: ["BlkifABI", "TestSupport"]),
         .testTarget(name: "BlkifRingTests", dependencies: ["BlkifABI", "BlkifRing", "TestSupport"]),
         .testTarget(name: "XenStoreTests", dependencies: ["XenStore", "TestSupport"], exclude: ["C"]),
+        .testTarget(name: "XenBusTests", dependencies: ["XenBus", "XenStore", "BlkifABI", "TestSupport"]),
+        .testTarget(
+            name: "XenPlatformTests",
+            dependencies: ["BlkifABI", "BlkifRing", "XenStore", "XenPlatform", "CXenPlatform", "TestSupport", "xenplatform-peer"],
+            exclude: ["C"]
+        ),
         .testTarget(
             name: "InteropTests",
             dependencies: ["BlkifABI", "BlkifRing", "TestSupport"],

@@ -1,0 +1,240 @@
+// The state machine: the pure transition functions, then the drivers through each path the seed
+// describes or tolerates.
+
+import BlkifABI
+import XCTest
+import XenBus
+import XenStore
+
+final class TransitionTableTests: XCTestCase {
+    func testFrontendTransitions() {
+        let rows: [(XenbusState, PeerState, Bool, Bool, FrontendStep)] = [
+            (.initialising, .state(.initialising), false, false, .wait),
+            (.initialising, .state(.initWait), false, false, .publishTransport),
+            (.initialising, .state(.connected), false, false, .publishTransport),  // backend skipped InitWait
+            (.initialised, .state(.initWait), false, false, .wait),
+            (.initialised, .state(.connected), false, false, .connect),
+            (.connected, .state(.connected), false, false, .wait),
+            (.connected, .state(.closing), false, false, .beginClose),
+            (.connected, .state(.closing), false, true, .deferClose),
+            (.connected, .state(.connected), true, true, .deferClose),
+            (.connected, .state(.connected), true, false, .beginClose),
+            (.closing, .state(.connected), true, false, .wait),
+            (.closing, .state(.closing), false, false, .finishClose),
+            (.connected, .state(.closed), false, false, .finishClose),
+            (.initialising, .state(.closed), false, false, .wait),  // a backend about to restart
+            (.closed, .state(.initWait), false, false, .wait),
+            (.connected, .vanished, false, true, .abandon(reason: "backend vanished")),
+            (.initialised, .garbage("x"), false, false, .abandon(reason: "backend garbage state \"x\"")),
+            (.closed, .vanished, false, false, .wait),
+        ]
+        for (own, peer, close, inUse, expected) in rows {
+            XCTAssertEqual(FrontendTransitions.next(own: own, peer: peer, closeRequested: close, inUse: inUse), expected,
+                           "frontend \(own), backend \(peer), close \(close), in use \(inUse)")
+        }
+    }
+
+    func testBackendTransitions() {
+        let rows: [(XenbusState, PeerState, Bool, BackendStep)] = [
+            (.initialising, .state(.initialising), false, .publishOffer),
+            (.initialising, .state(.initialised), false, .publishOffer),  // frontend did not wait
+            (.initWait, .state(.initialising), false, .wait),
+            (.initWait, .state(.initialised), false, .connect),
+            (.connected, .state(.connected), false, .wait),
+            (.connected, .state(.connected), true, .beginClose),
+            (.connected, .state(.closing), false, .beginClose),
+            (.closing, .state(.connected), true, .wait),  // keeps serving
+            (.closing, .state(.closed), true, .finishClose),
+            (.connected, .state(.closed), false, .finishClose),
+            (.closed, .state(.initialising), false, .publishOffer),  // reconnect
+            (.closed, .state(.initialising), true, .wait),
+            (.connected, .vanished, false, .abandon(reason: "frontend vanished")),
+            (.closed, .garbage("7x"), false, .wait),
+        ]
+        for (own, peer, close, expected) in rows {
+            XCTAssertEqual(BackendTransitions.next(own: own, peer: peer, closeRequested: close), expected,
+                           "backend \(own), frontend \(peer), close \(close)")
+        }
+    }
+
+    func testPeerStateParsing() {
+        XCTAssertEqual(PeerState(nodeValue: "4"), .state(.connected))
+        XCTAssertEqual(PeerState(nodeValue: nil), .vanished)
+        for garbage in ["", "9", "-1", "04x", "256", " 4"] { XCTAssertEqual(PeerState(nodeValue: garbage), .garbage(garbage)) }
+    }
+}
+
+final class StateMachineTests: XCTestCase {
+    func testFrontendThatDoesNotWaitForInitWait() throws {
+        let fixture = try DeviceFixture()
+        // A legacy frontend: one page, defaults, straight to Initialised before the backend runs.
+        try fixture.writeFrontend(["ring-ref": "42", "event-channel": "3", "state": "3"])
+        let backend = try fixture.backend()
+        try backend.advance()
+        XCTAssertEqual(backend.state, .connected)
+        XCTAssertEqual(backend.connection?.geometry.pageCount, 1)
+        XCTAssertEqual(backend.connection?.queues, [QueueRing(ringReferences: [GrantRef(42)], eventChannel: EventChannelPort(3))])
+        XCTAssertEqual(try fixture.backendNode("max-ring-pages"), "16")  // the offer was published on the way
+        XCTAssertEqual(try fixture.backendNode("sectors"), "8192")
+    }
+
+    func testBackendThatReachesInitWaitAfterFrontendIsInitialised() throws {
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend()
+        // A backend instance published its offer and went away before connecting; the frontend chose 4 pages.
+        try fixture.writeBackend(BackendOffer().nodes(schemes: .both).merging(["state": "2"]) { $1 })
+        try frontend.advance()
+        XCTAssertEqual(frontend.state, .initialised)
+        try fixture.writeBackend(["state": "1"])
+        let backend = try fixture.backend()  // a new instance starts at Initialising
+        try connect(frontend, backend)
+        XCTAssertEqual(backend.connection?.geometry.pageCount, 4)
+        XCTAssertEqual(frontend.connection, backend.connection)
+    }
+
+    func testFrontendToleratesBackendThatSkipsInitWait() throws {
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend()
+        try fixture.writeBackend(["state": "4", "sectors": "64", "sector-size": "512"])  // no offer: one page
+        try pump(frontend, nil) { frontend.state == .connected }
+        XCTAssertEqual(frontend.connection?.geometry.pageCount, 1)
+        XCTAssertEqual(frontend.disk?.sectors, Sector(64))
+    }
+
+    func testShutdownWaitsForTheLastUser() throws {
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend(), backend = try fixture.backend()
+        try connect(frontend, backend)
+        frontend.beginUse()
+        frontend.beginUse()
+        backend.requestClose()
+        try pump(frontend, backend) { backend.state == .closing }
+        for _ in 0..<20 {
+            try backend.advance()
+            try frontend.advance()
+        }
+        XCTAssertEqual(frontend.state, .connected)  // close deferred while in use
+        XCTAssertEqual(backend.state, .closing)  // still serving
+        XCTAssertNotNil(backend.connection)
+        frontend.endUse()
+        try frontend.advance()
+        XCTAssertEqual(frontend.state, .connected)
+        frontend.endUse()
+        try pump(frontend, backend) { frontend.state == .closed && backend.state == .closed }
+        XCTAssertNil(frontend.connection)
+        XCTAssertNil(backend.connection)
+        XCTAssertNil(frontend.closeReason)
+        XCTAssertEqual(try fixture.frontendNode("state"), "6")
+        XCTAssertEqual(try fixture.backendNode("state"), "6")
+    }
+
+    func testFrontendInitiatedCloseAndReconnect() throws {
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend(), backend = try fixture.backend()
+        try connect(frontend, backend)
+        frontend.requestClose()
+        try pump(frontend, backend) { frontend.state == .closed && backend.state == .closed }
+        XCTAssertThrowsError(try backend.run(until: [.connected], timeout: .milliseconds(100)))  // nothing reconnects by itself
+        try frontend.reconnect()
+        XCTAssertEqual(try fixture.frontendNode("state"), "1")
+        try connect(frontend, backend)
+        XCTAssertEqual(frontend.connection, backend.connection)
+        XCTAssertEqual(backend.connection?.geometry.pageCount, 4)
+        XCTAssertThrowsError(try frontend.reconnect()) { XCTAssertEqual($0 as? XenBusError, .wrongState(.connected, expected: .closed)) }
+    }
+
+    func testRejectedTransportClosesBothEndsAndAllowsAReconnect() throws {
+        let fixture = try DeviceFixture()
+        let backend = try fixture.backend(offer: BackendOffer(maximumRingPages: 2))
+        let frontend = try fixture.frontend()
+        try backend.advance()
+        // A backend changes its mind under the frontend's feet: the frontend reads 16, the backend allows 2.
+        try fixture.writeBackend(["max-ring-page-order": "4", "max-ring-pages": "16"])
+        try pump(frontend, backend) { frontend.state == .closed && backend.state == .closed }
+        XCTAssertEqual(try fixture.backendNode("error"), "frontend \(fixture.device.frontendPath): ring-page-order = 2 is above the 1 offered")
+        XCTAssertNotNil(backend.closeReason)
+        try frontend.reconnect()
+        try connect(frontend, backend)
+        XCTAssertEqual(backend.connection?.geometry.pageCount, 2)
+        XCTAssertNil(try fixture.backendNode("error"))
+    }
+
+    func testVanishedPeerEndsInClosed() throws {
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend(), backend = try fixture.backend()
+        try connect(frontend, backend)
+        frontend.beginUse()  // even a frontend in use cannot keep a backend that is gone
+        try Toolstack.removeDevice(fixture.device, from: fixture.store)
+        try pump(frontend, backend) { frontend.state == .closed && backend.state == .closed }
+        XCTAssertEqual(frontend.closeReason, "backend vanished")
+        XCTAssertEqual(backend.closeReason, "frontend vanished")
+        XCTAssertNil(try fixture.frontendNode("state"))  // a removed device is not recreated
+        XCTAssertNil(try fixture.backendNode("state"))
+    }
+
+    func testGarbageStateEndsInClosed() throws {
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend(), backend = try fixture.backend()
+        try connect(frontend, backend)
+        try fixture.writeFrontend(["state": "banana"])
+        try pump(nil, backend) { backend.state == .closed }
+        XCTAssertEqual(backend.closeReason, "frontend garbage state \"banana\"")
+        XCTAssertEqual(try fixture.backendNode("state"), "6")
+    }
+
+    func testEveryWaitHasATimeout() throws {
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend()
+        let started = ContinuousClock.now
+        XCTAssertThrowsError(try frontend.run(until: [.connected], timeout: .milliseconds(200))) {
+            XCTAssertEqual($0 as? XenBusError, .timedOut(waitingFor: [.connected], own: .initialising, peer: .state(.initialising), after: .milliseconds(200)))
+        }
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(2))
+    }
+
+    func testBlockingDriversOnTwoThreadsConnect() throws {
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend(limits: FrontendLimits(ringPages: 8, queues: 2)), backend = try fixture.backend(offer: BackendOffer(maximumQueues: 2))
+        let backendDone = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let backendOnItsThread = backend  // used only by that thread until it signals
+        nonisolated(unsafe) var backendState: Result<XenbusState, XenBusError>?
+        Thread.detachNewThread {
+            backendState = Result { () throws(XenBusError) in try backendOnItsThread.run(until: [.connected], timeout: .seconds(5)) }
+            backendDone.signal()
+        }
+        XCTAssertEqual(try frontend.run(until: [.connected], timeout: .seconds(5)), .connected)
+        XCTAssertEqual(backendDone.wait(timeout: .now() + 6), .success)
+        XCTAssertEqual(try backendState?.get(), .connected)
+        XCTAssertEqual(backend.connection?.queues.count, 2)
+        XCTAssertEqual(try fixture.frontendNode("queue-1/ring-ref0"), "200")
+        XCTAssertEqual(try fixture.frontendNode("multi-queue-num-queues"), "2")
+        XCTAssertNil(try fixture.frontendNode("ring-ref0"))
+        XCTAssertEqual(frontend.connection, backend.connection)
+    }
+}
+
+final class ToolstackTests: XCTestCase {
+    func testDeviceLayoutAndPermissions() throws {
+        let fixture = try DeviceFixture()
+        let front = fixture.device.frontendPath, back = fixture.device.backendPath
+        XCTAssertEqual(front.rawValue, "/local/domain/5/device/vbd/51712")
+        XCTAssertEqual(back.rawValue, "/local/domain/0/backend/vbd/5/51712")
+        XCTAssertEqual(try fixture.frontendNode("backend"), back.rawValue)
+        XCTAssertEqual(try fixture.backendNode("frontend-id"), "5")
+        XCTAssertEqual(try fixture.backendNode("mode"), "w")
+        XCTAssertEqual(try fixture.frontendNode("virtual-device"), "51712")
+        XCTAssertEqual(try fixture.frontendNode("state"), "1")
+        XCTAssertEqual(try fixture.backendNode("state"), "1")
+        let guest = fixture.frontendStore
+        XCTAssertEqual(try guest.read(back.appending("params")), "/images/disk.img")  // may read the backend's
+        XCTAssertThrowsError(try guest.write(back.appending("params"), "/etc/shadow")) {
+            XCTAssertEqual(($0 as? XenStoreError)?.code, .EACCES)
+        }
+        try guest.write(front.appending("event-channel"), "3")  // may write its own
+        let stranger = fixture.store.session(as: DomainID(6))
+        XCTAssertThrowsError(try stranger.read(front.appending("state"))) { XCTAssertEqual(($0 as? XenStoreError)?.code, .EACCES) }
+        try Toolstack.removeDevice(fixture.device, from: fixture.store)
+        XCTAssertNil(try fixture.frontendNode("state"))
+        try Toolstack.removeDevice(fixture.device, from: fixture.store)  // removing twice is fine
+    }
+}
