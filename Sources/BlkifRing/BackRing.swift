@@ -106,17 +106,19 @@ public struct BackRing: ~Copyable {
     @inlinable @inline(__always)
     mutating func takePublishedRequest(abi: ABI) throws(RingError) -> RequestCopy {
         var seen = requestsSeen
-        let count = try Self.copyRequest(
+        let copied = try Self.copyRequest(
             at: requestConsumer, published: &seen, from: shared, into: copy, responsesProduced: responseProducer, abi: abi,
             limits: limits)
         requestsSeen = seen
-        _requestConsumer = requestConsumer.advanced(by: UInt32(truncatingIfNeeded: count))
-        return RequestCopy(copy, entryCount: count, abi: abi, limits: limits)
+        _requestConsumer = requestConsumer.advanced(by: UInt32(truncatingIfNeeded: copied.entries))
+        return RequestCopy(copy, entryCount: copied.entries, echoing: copied.echo, abi: abi, limits: limits)
     }
 
     /// Copies the request at `consumer` (published: `consumer != published`) out of the ring
     /// into `copy`, header entry and segment blocks, each byte read once; returns the entries it
-    /// occupies. Static, with the ring's state passed in, so a serving loop keeps it in registers.
+    /// occupies and the operation its response echoes (an indirect request's `indirect_op`),
+    /// both taken from the header bytes while they are in a register. Static, with the ring's
+    /// state passed in, so a serving loop keeps it in registers.
     ///
     /// - Parameter published: `req_prod` as last validated; re-read (and validated) only if a
     ///   request's segment blocks run past it.
@@ -126,7 +128,7 @@ public struct BackRing: ~Copyable {
     static func copyRequest(
         at consumer: RingIndex, published: inout RingIndex, from shared: SharedRing, into copy: UnsafeMutableRawPointer,
         responsesProduced: RingIndex, abi: ABI, limits: RequestLimits
-    ) throws(RingError) -> Int {
+    ) throws(RingError) -> (entries: Int, echo: Operation) {
         let source = shared.slot(consumer, entrySize: abi.layout.entrySize)
         // The bytes before `id` (operation, nr_segments, handle; 8 on x86_64, 4 on x86_32) are
         // read once into a register, which decides the entry count; the rest is copied from `id`
@@ -158,7 +160,7 @@ public struct BackRing: ~Copyable {
             // part of them. Each occupies one entry.
             copyWords(from: source + prefix, to: copy + prefix, count: shortTail / 8)
             cblkif_compiler_barrier()  // later reads use the copy, never re-load the shared slot
-            return 1
+            return (1, Operation(rawValue: operation))
         }
         if abi.resolved == .x86_64 {
             copyTailRealigned(from: source, to: copy)
@@ -175,7 +177,8 @@ public struct BackRing: ~Copyable {
                 at: consumer, count: count, published: &published, from: shared, into: copy,
                 responsesProduced: responsesProduced, abi: abi)
         }
-        return count
+        // An indirect request's response carries the read or write it carried (byte 1).
+        return (count, Operation(rawValue: operation == Operation.indirect.rawValue ? segments : operation))
     }
 
     /// Copies the segments of the segment blocks of the `count`-entry request at `consumer`,
@@ -292,22 +295,22 @@ public struct BackRing: ~Copyable {
         defer { responder = answering }
         while consumer != published, served < limit {
             Self.prefetchRequest(at: consumer.advanced(by: Self.prefetchDistance), before: published, after: consumer, in: shared, abi: abi)
-            let count: Int
+            let copied: (entries: Int, echo: Operation)
             do {
-                count = try Self.copyRequest(
+                copied = try Self.copyRequest(
                     at: consumer, published: &published, from: shared, into: copy, responsesProduced: producer,
                     abi: abi, limits: limits)
             } catch {
                 failure = error
                 break
             }
-            consumer = consumer.advanced(by: UInt32(truncatingIfNeeded: count))
-            let request = RequestCopy(copy, entryCount: count, abi: abi, limits: limits)
+            consumer = consumer.advanced(by: UInt32(truncatingIfNeeded: copied.entries))
+            let request = RequestCopy(copy, entryCount: copied.entries, echoing: copied.echo, abi: abi, limits: limits)
             let status = answering.respond(to: request)
             let header = request.header
             ResponseView(shared.slot(producer, entrySize: abi.layout.entrySize), abi: abi)
                 .write(id: header.id, operation: header.operation, status: status)
-            producer = producer.advanced(by: UInt32(truncatingIfNeeded: count))
+            producer = producer.advanced(by: UInt32(truncatingIfNeeded: copied.entries))
             served &+= 1
         }
         _requestConsumer = consumer
@@ -415,12 +418,16 @@ public struct RequestCopy {
     public let abi: ABI
     /// The connection's limits.
     public let limits: RequestLimits
+    /// The operation the response echoes, from the header bytes the ring copied.
+    @usableFromInline let echo: Operation
 
-    /// Describes the `entryCount`-entry request copied at `copy` (the ring makes these).
+    /// Describes the `entryCount`-entry request copied at `copy`, answered with `echo` (the
+    /// ring makes these).
     @inlinable @inline(__always)
-    init(_ copy: UnsafeMutableRawPointer, entryCount: Int, abi: ABI, limits: RequestLimits) {
+    init(_ copy: UnsafeMutableRawPointer, entryCount: Int, echoing echo: Operation, abi: ABI, limits: RequestLimits) {
         self.bytes = UnsafeRawBufferPointer(start: copy, count: abi.layout.copySize(entries: entryCount))
         self.entryCount = entryCount
+        self.echo = echo
         self.abi = abi
         self.limits = limits
     }
@@ -431,12 +438,9 @@ public struct RequestCopy {
     /// a response with operation 6 makes Linux's blkfront fail the device).
     @inlinable
     public var header: (id: RequestID, operation: Operation) {
-        let view = RequestView(UnsafeMutableRawPointer(mutating: bytes.baseAddress.unsafelyUnwrapped), abi: abi)
-        let operation = view.operation
-        guard operation != .indirect else {
-            return (view.id, Operation(rawValue: bytes.load(fromByteOffset: BlkifLayout.secondByteOffset, as: UInt8.self)))
-        }
-        return (view.id, operation)
+        // The operation was taken from the header bytes in a register as they were copied; a
+        // load of byte 1 from the copy here cost a one-segment request 20 instructions.
+        (RequestView(UnsafeMutableRawPointer(mutating: bytes.baseAddress.unsafelyUnwrapped), abi: abi).id, echo)
     }
 
     /// Validates the copy into a typed request (see ``BlkifRequest/decode(_:abi:limits:)``).
