@@ -1,0 +1,8 @@
+// libFuzzer entry point of `make fuzz-backend-requests`.
+
+/// Called by libFuzzer once per input.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    BackendRequestsProperty.check(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}

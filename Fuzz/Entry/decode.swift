@@ -1,0 +1,8 @@
+// libFuzzer entry point of `make fuzz-decode`.
+
+/// Called by libFuzzer once per input.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    DecodeProperty.check(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}

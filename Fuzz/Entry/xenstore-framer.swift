@@ -1,0 +1,8 @@
+// libFuzzer entry point of `make fuzz-xenstore-framer`.
+
+/// Called by libFuzzer once per input.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    WireFramerProperty.check(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
