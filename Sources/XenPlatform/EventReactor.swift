@@ -48,27 +48,42 @@ final class EventReactor: Sendable {
     }
 
     /// Suspends until `descriptor` is readable, `hangUp` (if >= 0) hangs up, or `timeout` passes.
+    ///
+    /// The descriptors are watched and the waiter recorded under one lock, which ``finish(_:with:)``
+    /// also takes: an event that arrives while the second descriptor is being added waits for the
+    /// registration to complete, so no watch outlives its waiter (a stale one would make the next
+    /// wait on the port `.busy`).
     func readiness(of descriptor: Int32, hangUp: Int32, timeout: Duration) async -> Readiness {
         await withCheckedContinuation { continuation in
             let token = nextToken.add(1, ordering: .relaxed).oldValue
             let watched = hangUp >= 0 ? [descriptor, hangUp] : [descriptor]
-            waiters.withLock { $0[token] = Waiter(continuation: continuation, deadline: .now + timeout, descriptors: watched) }
-            for (index, watchedDescriptor) in watched.enumerated() {
-                let result = cxp_epoll_watch(epoll, watchedDescriptor, token << 1 | UInt64(index), 1)
-                guard result == 0 else {
-                    finish(token, with: result == -EEXIST ? .busy : .failed(-result), watched: Array(watched.prefix(index)))
-                    return
+            let refused = waiters.withLock { waiters -> Readiness? in
+                for (index, watchedDescriptor) in watched.enumerated() {
+                    let result = cxp_epoll_watch(epoll, watchedDescriptor, token << 1 | UInt64(index), 1)
+                    guard result == 0 else {
+                        for earlier in watched.prefix(index) { _ = cxp_epoll_forget(epoll, earlier) }
+                        return result == -EEXIST ? .busy : .failed(-result)
+                    }
                 }
+                waiters[token] = Waiter(continuation: continuation, deadline: .now + timeout, descriptors: watched)
+                return nil
+            }
+            if let refused {
+                continuation.resume(returning: refused)
+                return
             }
             _ = cxp_eventfd_signal(wake)  // the reactor recomputes its timeout
         }
     }
 
-    /// Removes waiter `token` (if still there), stops watching `watched`, and resumes it.
-    private func finish(_ token: UInt64, with readiness: Readiness, watched: [Int32]? = nil) {
-        guard let waiter = waiters.withLock({ $0.removeValue(forKey: token) }) else { return }
-        for descriptor in watched ?? waiter.descriptors { _ = cxp_epoll_forget(epoll, descriptor) }
-        waiter.continuation.resume(returning: readiness)
+    /// Removes waiter `token` (if still there), stops watching its descriptors, and resumes it.
+    private func finish(_ token: UInt64, with readiness: Readiness) {
+        let waiter = waiters.withLock { waiters -> Waiter? in
+            guard let waiter = waiters.removeValue(forKey: token) else { return nil }
+            for descriptor in waiter.descriptors { _ = cxp_epoll_forget(epoll, descriptor) }
+            return waiter
+        }
+        waiter?.continuation.resume(returning: readiness)
     }
 
     /// The reactor thread: wait for the nearest deadline or an event, resume whoever is done.

@@ -7,8 +7,8 @@ import Glibc
 enum SystemCall {
     /// `result` when it is not negative, else the error naming `call`.
     @discardableResult
-    static func check(_ result: Int32, _ call: String) throws(PlatformError) -> Int32 {
-        guard result >= 0 else { throw .systemCall(call, errno: -result) }
+    static func check(_ result: Int32, _ call: @autoclosure () -> String) throws(PlatformError) -> Int32 {
+        guard result >= 0 else { throw .systemCall(call(), errno: -result) }  // the name is built only on failure: no allocation per call
         return result
     }
 

@@ -1,0 +1,89 @@
+// A request taken off the ring, decoded and checked, waiting to be performed.
+
+import BlkifABI
+import Glibc
+import XenPlatform
+
+/// What performing a request means, decided when it is taken off the ring.
+enum RequestWork {
+    /// Sectors from the disk into the segments' pages.
+    case read
+    /// Sectors from the segments' pages to the disk.
+    case write
+    /// Earlier writes complete first; then its segments are written and made durable.
+    case writeBarrier
+    /// Its segments (if any) are written, then every completed write made durable.
+    case flush
+    /// The sectors' contents are released (or zeroed and synced when `secure`).
+    case discard(sectorCount: UInt64, secure: Bool)
+    /// Segments in indirect pages, read or written once they are copied out and checked.
+    case indirect(IndirectTransfer)
+    /// Nothing to perform: the request is answered with this status (it was refused).
+    case answered(Status)
+
+    /// Whether it must wait for every earlier request and hold back every later one.
+    var isOrdered: Bool {
+        switch self {
+        case .writeBarrier, .flush: true
+        default: false
+        }
+    }
+}
+
+/// One request in flight and the private memory to perform it: its segments (copied out of the
+/// ring's private copy or the indirect pages), the pages they map to and the `iovec`s of its
+/// transfer. Allocated once per in-flight slot; nothing is allocated per request on the
+/// persistent-grant path.
+final class RequestSlot {
+    /// The frontend's tag, echoed.
+    var id = RequestID(0)
+    /// The operation its response echoes.
+    var operation = Operation.read
+    /// Ring entries the request occupied (its response reserves as many).
+    var entryCount = 1
+    /// What to do.
+    var work = RequestWork.answered(.error)
+    /// First disk sector.
+    var sector = Sector(0)
+    /// Segments held in ``segments``.
+    var segmentCount = 0
+    /// Room for the most segments a request may carry.
+    let segments: UnsafeMutablePointer<Segment>
+    /// The page of each segment while the request runs.
+    let pages: UnsafeMutablePointer<UnsafeMutableRawPointer?>
+    /// Persistent grants held while the request runs.
+    let persistent: UnsafeMutablePointer<GrantedPage>
+    /// Persistent grants initialised in ``persistent``.
+    var persistentCount = 0
+    /// Mappings made for this request only (no persistent grants), undone after it.
+    var transient: [MappedPages] = []
+    /// One `iovec` per segment.
+    let vectors: UnsafeMutablePointer<iovec>
+    /// Private copy of an indirect request's segments (read once from the indirect pages).
+    let indirectCopy: UnsafeMutableRawBufferPointer
+    /// Segments the buffers hold at most.
+    let capacity: Int
+
+    /// A slot for requests of at most `segmentCapacity` segments.
+    init(segmentCapacity: Int) {
+        capacity = max(segmentCapacity, 1)
+        segments = .allocate(capacity: capacity)
+        segments.initialize(repeating: Segment(grant: GrantRef(0)), count: capacity)
+        pages = .allocate(capacity: capacity)
+        pages.initialize(repeating: nil, count: capacity)
+        persistent = .allocate(capacity: capacity)
+        vectors = .allocate(capacity: capacity)
+        vectors.initialize(repeating: iovec(), count: capacity)
+        indirectCopy = .allocate(byteCount: capacity * 8, alignment: 8)
+        transient.reserveCapacity(4)
+    }
+
+    deinit {
+        persistent.deinitialize(count: persistentCount)
+        persistent.deallocate()
+        segments.deallocate()
+        pages.deallocate()
+        vectors.deallocate()
+        indirectCopy.deallocate()
+    }
+}

@@ -1,0 +1,29 @@
+// Counters a device keeps while serving, read by the serve command's summary and the tests.
+
+import Synchronization
+
+/// What one device's rings have done, counted as they go (relaxed atomics: a summary, not a
+/// synchronisation point).
+public final class ServingStatistics: Sendable {
+    /// Requests answered, whatever the status.
+    public let answered = Atomic<Int>(0)
+    /// Requests refused after decoding: malformed, unsupported, a write to a read-only disk,
+    /// indirect segments that failed their checks.
+    public let refused = Atomic<Int>(0)
+    /// Requests failed because a grant could not be mapped.
+    public let grantFailures = Atomic<Int>(0)
+    /// Requests failed by the storage.
+    public let storageFailures = Atomic<Int>(0)
+    /// Wake-ups that found no request and were slowed down (an event flood).
+    public let throttledWakes = Atomic<Int>(0)
+
+    /// Zeroed counters.
+    public init() {}
+
+    /// One line for logs: every counter by name.
+    public var summary: String {
+        "answered=\(answered.load(ordering: .relaxed)) refused=\(refused.load(ordering: .relaxed)) "
+            + "grant-failures=\(grantFailures.load(ordering: .relaxed)) storage-failures=\(storageFailures.load(ordering: .relaxed)) "
+            + "throttled-wakes=\(throttledWakes.load(ordering: .relaxed))"
+    }
+}
