@@ -3,12 +3,7 @@
 import ArgumentParser
 import BlkifABI
 
-extension ABI: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let abi = ABI.allCases.first(where: { $0.description == argument }) else { return nil }
-        self = abi
-    }
-}
+extension ABI: ExpressibleByArgument {}
 
 extension WorkloadKind: ExpressibleByArgument {}
 extension WaitMode: ExpressibleByArgument {}

@@ -6,8 +6,11 @@
 /// backend's native ABI. The ABI only changes where the 64-bit fields sit: on x86_32 they are
 /// 4-byte aligned, so everything after `handle` moves 4 bytes earlier and a ring entry is
 /// 108 bytes instead of 112. Choose the ABI once at connect time; every view takes it as a value.
+///
+/// It parses what it prints (``description``: `native`, `x86_32`, `x86_64`) and the XenStore
+/// protocol names (`x86_32-abi`, `x86_64-abi`, and `arm-abi`, whose layout is x86_64's).
 @frozen
-public enum ABI: Sendable, Hashable, CaseIterable, CustomStringConvertible {
+public enum ABI: Sendable, Hashable, CaseIterable, LosslessStringConvertible {
     /// The ABI of the machine this code runs on (x86_64 on x86_64 and arm64 hosts).
     case native
     /// The 32-bit x86 ABI, protocol string `"x86_32-abi"`.
@@ -24,8 +27,20 @@ public enum ABI: Sendable, Hashable, CaseIterable, CustomStringConvertible {
         switch protocolName {
         case nil: self = .native
         case "x86_32-abi": self = .x86_32
-        case "x86_64-abi": self = .x86_64
+        case "x86_64-abi", "arm-abi": self = .x86_64  // arm's blkif layout is x86_64's
         case let other?: throw .unknownProtocol(other)
+        }
+    }
+
+    /// Parses a printed ABI (``description``) or a XenStore protocol name; `nil` for anything
+    /// else.
+    public init?(_ description: String) {
+        if let abi = ABI.allCases.first(where: { $0.description == description }) {
+            self = abi
+        } else if let abi = try? ABI(protocolName: description) {
+            self = abi
+        } else {
+            return nil
         }
     }
 
@@ -72,7 +87,7 @@ public enum ABIError: Error, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownProtocol(let name):
-            "unknown blkif protocol \"\(name)\" (expected \"x86_32-abi\" or \"x86_64-abi\")"
+            "unknown blkif protocol \"\(name)\" (expected \"x86_32-abi\", \"x86_64-abi\" or \"arm-abi\")"
         }
     }
 }

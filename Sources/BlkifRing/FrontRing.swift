@@ -55,8 +55,21 @@ public struct FrontRing {
     /// `RING_FULL`.
     @inlinable public var isFull: Bool { freeRequests == 0 }
 
+    /// Reserves the entries a read, write, barrier or flush of `segments` segments occupies
+    /// (its header and segment blocks, ``ABI/entriesForSegments(_:)`` in the ring's ABI) and
+    /// returns them to be written in place with ``RingEntries/writeRequest(operation:handle:id:sector:segments:)``,
+    /// or `nil` when fewer are free. The request becomes visible at ``pushRequests()``.
+    /// Traps on a count outside `0...255` (`nr_segments` is a byte): the caller's bug.
+    @inlinable @inline(__always)
+    public mutating func reserveRequest(segments: Int) -> RingEntries? {
+        precondition((0...ABI.maximumBlockSegments).contains(segments), "nr_segments is a byte: 0...255 segments")
+        return reserveRequest(entries: shared.geometry.abi.entriesForSegments(segments))
+    }
+
     /// Reserves the next `entries` entries for one request and returns them to be written in
     /// place, or `nil` when fewer are free. The request becomes visible at ``pushRequests()``.
+    /// A discard or an indirect request takes 1; ``reserveRequest(segments:)`` counts the
+    /// entries of a request with segments.
     @inlinable @inline(__always)
     public mutating func reserveRequest(entries: Int = 1) -> RingEntries? {
         precondition(entries >= 1, "a request occupies at least one entry")

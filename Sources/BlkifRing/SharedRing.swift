@@ -42,6 +42,44 @@ public struct SharedRing {
     /// `rsp_event`: the front wants an event when `rsp_prod` passes this.
     @inlinable public var responseEvent: UnsafeMutablePointer<Atomic<RingIndex>> { index(at: 12) }
 
+    /// The four indexes as they are now, each read once with an acquiring load: to observe a
+    /// ring (diagnostics, tests, a monitor) without touching atomics.
+    @inlinable
+    public var indexes: Indexes {
+        Indexes(
+            requestProducer: requestProducer.pointee.load(ordering: .acquiring),
+            requestEvent: requestEvent.pointee.load(ordering: .acquiring),
+            responseProducer: responseProducer.pointee.load(ordering: .acquiring),
+            responseEvent: responseEvent.pointee.load(ordering: .acquiring))
+    }
+
+    /// A reading of the shared header's four indexes (see ``SharedRing/indexes``). The peer
+    /// may move them at any moment; a reading is a snapshot, not a promise.
+    @frozen
+    public struct Indexes: Hashable, Sendable, CustomStringConvertible {
+        /// `req_prod`.
+        public let requestProducer: RingIndex
+        /// `req_event`.
+        public let requestEvent: RingIndex
+        /// `rsp_prod`.
+        public let responseProducer: RingIndex
+        /// `rsp_event`.
+        public let responseEvent: RingIndex
+
+        /// A reading (the ring makes these).
+        @inlinable
+        init(requestProducer: RingIndex, requestEvent: RingIndex, responseProducer: RingIndex, responseEvent: RingIndex) {
+            self.requestProducer = requestProducer
+            self.requestEvent = requestEvent
+            self.responseProducer = responseProducer
+            self.responseEvent = responseEvent
+        }
+
+        public var description: String {
+            "req_prod \(requestProducer) req_event \(requestEvent) rsp_prod \(responseProducer) rsp_event \(responseEvent)"
+        }
+    }
+
     /// Slot 0 of the entries.
     @inlinable public var entries: UnsafeMutableRawPointer { base + RingGeometry.headerSize }
 

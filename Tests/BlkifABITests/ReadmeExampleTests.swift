@@ -40,5 +40,15 @@ final class ReadmeExampleTests: XCTestCase {
         }
         XCTAssertEqual(try ABI(protocolName: nil), .native)
         XCTAssertEqual(try ABI(protocolName: "x86_32-abi").layout.entrySize, 108)
+        XCTAssertEqual(try ABI(protocolName: "arm-abi"), .x86_64, "arm's blkif layout is x86_64's")
+    }
+
+    /// An ABI parses what it prints and every protocol name; nothing else.
+    func testABIParsesItsDescriptionAndProtocolNames() {
+        for abi in ABI.allCases { XCTAssertEqual(ABI(abi.description), abi) }
+        XCTAssertEqual(ABI("x86_32-abi"), .x86_32)
+        XCTAssertEqual(ABI("x86_64-abi"), .x86_64)
+        XCTAssertEqual(ABI("arm-abi"), .x86_64)
+        for junk in ["", "X86_64", "x86", "x86_64-abi ", "sparc-abi"] { XCTAssertNil(ABI(junk), junk) }
     }
 }
