@@ -100,8 +100,10 @@ final class EndToEndTests: XCTestCase {
 
     private func killBackendMidWorkload(engine: String) throws {
         try system.serve()
+        try system.waitUntilFrontend(state: 1)  // the device, created afresh by this backend
         let bench = try system.startAttach(["bench", "--rw", "randwrite", "--seconds", "30", "--engine", engine])
-        Thread.sleep(forTimeInterval: 3)
+        try system.waitUntilFrontend(state: 4)
+        Thread.sleep(forTimeInterval: 1)  // I/O in flight
         try system.stopBackend(signal: SIGKILL)
         let killed = ContinuousClock.now
         let result = try bench.finish(timeout: .seconds(20))

@@ -63,6 +63,24 @@ final class SystemHarness {
         try startAttach(arguments).finish(timeout: timeout)
     }
 
+    /// Waits until the `state` node of domain 1's vbd 51712 frontend reads `state` (1
+    /// Initialising when a backend has just created the device, 4 Connected), through the real
+    /// `xenstore-read`, so that a test acts on a device in a known state, not on one still
+    /// negotiating on a loaded machine.
+    func waitUntilFrontend(state: Int, timeout: Duration = .seconds(60)) throws {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let read = try ChildProcess.run(
+                "/usr/bin/xenstore-read", ["/local/domain/1/device/vbd/51712/state"],
+                environment: ["XENSTORED_PATH": socket], timeout: .seconds(10))
+            if read.status == 0, read.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == String(state) { return }
+            guard ContinuousClock.now < deadline else {
+                throw CPeerError("the frontend's state did not reach \(state) within \(timeout): \(read.standardOutput)\(read.standardError)")
+            }
+            usleep(50_000)
+        }
+    }
+
     /// Kills the backend with `signal` and collects it.
     @discardableResult
     func stopBackend(signal: Int32 = SIGTERM) throws -> ChildResult? {

@@ -238,3 +238,64 @@ final class ToolstackTests: XCTestCase {
         try Toolstack.removeDevice(fixture.device, from: fixture.store)  // removing twice is fine
     }
 }
+
+/// What a Linux blkback does that the seed's backends did not: its `feature-*` nodes appear only
+/// as it connects (found on a real Xen), and a frontend of `blkif.h`'s deprecated scheme names its
+/// page count `num-ring-pages`.
+final class LinuxBackendInteropTests: XCTestCase {
+    /// A backend whose offer at InitWait has ring nodes only, and whose features (flush, barrier,
+    /// discard, persistent grants, 32 indirect segments) come with Connected: the frontend ends
+    /// with those features, persistent grants on, and no indirect segments above what it set up.
+    func testFeaturesWrittenAtConnectedAreReadThen() throws {
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend(limits: FrontendLimits(ringPages: 4, maximumIndirectSegments: 64, persistentGrants: true))
+        try fixture.writeBackend(["max-ring-page-order": "2", "state": "2"])
+        try pump(frontend, nil) { frontend.state == .initialised }
+        XCTAssertEqual(try fixture.frontendNode("feature-persistent"), "1", "the frontend asks before it knows")
+        XCTAssertEqual(frontend.connection?.requestLimits.maximumIndirectSegments, 0, "none offered at InitWait")
+        try fixture.writeBackend([
+            "feature-flush-cache": "1", "feature-barrier": "1", "feature-discard": "1", "discard-granularity": "4096",
+            "feature-persistent": "1", "feature-max-indirect-segments": "32",
+            "sectors": "2048", "sector-size": "512", "state": "4",
+        ])
+        try pump(frontend, nil) { frontend.state == .connected }
+        let features = try XCTUnwrap(frontend.offer?.features)
+        XCTAssertTrue(features.flushCache)
+        XCTAssertTrue(features.barrier)
+        XCTAssertEqual(features.discard?.granularity, 4096)
+        XCTAssertEqual(frontend.connection?.persistentGrants, true)
+        XCTAssertEqual(frontend.connection?.requestLimits.maximumIndirectSegments, 0, "the slots were sized without them")
+        XCTAssertEqual(frontend.disk?.sectors, Sector(2048))
+    }
+
+    /// A backend that never says `feature-persistent` leaves persistent grants off, whatever the
+    /// frontend asked.
+    func testPersistentGrantsNeedTheBackendsWordAtConnected() throws {
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend(limits: FrontendLimits(ringPages: 1, persistentGrants: true))
+        try fixture.writeBackend(["state": "2"])
+        try pump(frontend, nil) { frontend.state == .initialised }
+        try fixture.writeBackend(["sectors": "64", "sector-size": "512", "state": "4"])
+        try pump(frontend, nil) { frontend.state == .connected }
+        XCTAssertEqual(frontend.connection?.persistentGrants, false)
+    }
+
+    /// `num-ring-pages` alone sizes the ring as `ring-pages` does; both present must agree; our
+    /// frontend writes both.
+    func testNumRingPagesIsReadAndWritten() throws {
+        let offer = BackendOffer(maximumRingPages: 8)
+        let base: [String: String] = ["ring-ref0": "1", "ring-ref1": "2", "ring-ref2": "3", "ring-ref3": "4", "event-channel": "5"]
+        let accepted = try NegotiatedConnection.accept(NodeValues(base.merging(["num-ring-pages": "4"]) { $1 }), offer: offer, schemes: .both)
+        XCTAssertEqual(accepted.geometry.pageCount, 4)
+        XCTAssertThrowsError(try NegotiatedConnection.accept(
+            NodeValues(base.merging(["num-ring-pages": "4", "ring-pages": "2"]) { $1 }), offer: offer, schemes: .both)) { error in
+            XCTAssertEqual(error as? NegotiationError, .malformed(node: "num-ring-pages", value: "4", expected: "equal to ring-pages = 2"))
+        }
+        let fixture = try DeviceFixture()
+        let frontend = try fixture.frontend(limits: FrontendLimits(ringPages: 2))
+        try fixture.writeBackend(offer.nodes(schemes: .both).merging(["state": "2"]) { $1 })
+        try pump(frontend, nil) { frontend.state == .initialised }
+        XCTAssertEqual(try fixture.frontendNode("ring-pages"), "2")
+        XCTAssertEqual(try fixture.frontendNode("num-ring-pages"), "2")
+    }
+}

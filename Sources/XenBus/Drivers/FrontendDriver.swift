@@ -142,10 +142,31 @@ public final class FrontendDriver {
         state = .initialised
     }
 
-    /// Reads the disk the backend published and goes to Connected.
+    /// Reads the disk the backend published, and its features again, and goes to Connected.
+    ///
+    /// Linux's blkback writes `feature-flush-cache`, `feature-barrier`, `feature-discard`,
+    /// `feature-persistent` and `feature-max-indirect-segments` only as it connects, so what
+    /// the offer said at InitWait is settled here, as Linux's blkfront does: persistent grants
+    /// only when both ends say so, indirect segments no more than both the backend's final word
+    /// and what the rings were set up for.
     private func readDisk() throws(XenBusError) {
-        switch try endpoint.peerNodes().flatMap({ nodes in Result { () throws(NegotiationError) in try DiskProperties(parsing: nodes) } }) {
-        case .success(let properties): disk = properties
+        let settled = try endpoint.peerNodes().flatMap { nodes in
+            Result { () throws(NegotiationError) in
+                (try DiskProperties(parsing: nodes), try BackendFeatures(parsing: nodes),
+                 Int(try nodes.number("feature-max-indirect-segments", as: UInt32.self, default: 0)))
+            }
+        }
+        switch settled {
+        case .success(let (properties, features, indirect)):
+            disk = properties
+            offer?.features = features
+            offer?.maximumIndirectSegments = indirect
+            connection?.persistentGrants = limits.persistentGrants && features.persistentGrants
+            // Never above what the rings were set up for at Initialised (the frontend's slots
+            // are sized then): a backend that announces indirect descriptors only now gets none.
+            if let setUp = connection?.requestLimits.maximumIndirectSegments {
+                connection?.requestLimits.maximumIndirectSegments = min(indirect, setUp)
+            }
         case .failure(let error): return try fail(error.description)
         }
         try move(to: .connected)
@@ -172,6 +193,6 @@ public final class FrontendDriver {
     /// The nodes a transport writes, removed before a new one is published.
     static func isTransportNode(_ name: String) -> Bool {
         name.hasPrefix("ring-ref") || name.hasPrefix("queue-") || name == "event-channel" || name == "ring-page-order"
-            || name == "ring-pages" || name == "multi-queue-num-queues" || name == "error"
+            || name == "ring-pages" || name == "num-ring-pages" || name == "multi-queue-num-queues" || name == "error"
     }
 }

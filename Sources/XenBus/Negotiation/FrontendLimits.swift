@@ -50,7 +50,8 @@ public struct TransportChoice: Hashable, Sendable {
     public var maximumRequestSize: Int
     /// Most segments per indirect request.
     public var maximumIndirectSegments: Int
-    /// Whether persistent grants are used (`feature-persistent`).
+    /// Whether the frontend asks for persistent grants (its `feature-persistent`): they are used
+    /// when the backend's own `feature-persistent`, read again at Connected, says so too.
     public var persistentGrants: Bool
 
     /// The frontend's choice: each value the smaller of the offer and the frontend's limit, the
@@ -78,7 +79,7 @@ public struct TransportChoice: Hashable, Sendable {
         let queues = min(offer.maximumQueues, limits.queues)
         let choice = TransportChoice(geometry: geometry, queueCount: queues, maximumRequests: requests, maximumSegments: segments,
                                      maximumRequestSize: size, maximumIndirectSegments: indirect,
-                                     persistentGrants: offer.features.persistentGrants && limits.persistentGrants)
+                                     persistentGrants: limits.persistentGrants)
         return (choice, adjustments)
     }
 }

@@ -24,7 +24,7 @@ public struct FrontendTransport: Hashable, Sendable {
     ///
     /// One page is named by `ring-ref`, several by `ring-ref0`…; `ring-page-order` is written only
     /// for several pages (a page-order backend that sees it looks for `ring-ref0`), `ring-pages`
-    /// always. Several queues go to `queue-<n>/` subtrees under `multi-queue-num-queues`.
+    /// and `num-ring-pages` always. Several queues go to `queue-<n>/` subtrees under `multi-queue-num-queues`.
     public func nodes(schemes: RingSizeSchemes) -> [String: String] {
         let geometry = choice.geometry
         var nodes = [
@@ -35,7 +35,11 @@ public struct FrontendTransport: Hashable, Sendable {
             "feature-persistent": choice.persistentGrants ? "1" : "0",
         ]
         if schemes.contains(.pageOrder), geometry.pageCount > 1 { nodes["ring-page-order"] = String(geometry.pageOrder) }
-        if schemes.contains(.ringPages) { nodes["ring-pages"] = String(geometry.pageCount) }
+        if schemes.contains(.ringPages) {
+            // The seed's name and the one `blkif.h` documents for the same deprecated node.
+            nodes["ring-pages"] = String(geometry.pageCount)
+            nodes["num-ring-pages"] = String(geometry.pageCount)
+        }
         if rings.count == 1 {
             nodes.merge(Self.ringNodes(rings[0], prefix: ""), uniquingKeysWith: { $1 })
         } else {

@@ -37,10 +37,11 @@ extension NegotiatedConnection {
         return abi.resolved
     }
 
-    /// The page count from `ring-page-order` and `ring-pages`, as far as `schemes` reads them.
+    /// The page count from `ring-page-order` and `ring-pages` (or `num-ring-pages`, the name
+    /// `blkif.h` gives the deprecated node), as far as `schemes` reads them.
     private static func ringPages(_ nodes: NodeValues, offer: BackendOffer, schemes: RingSizeSchemes) throws(NegotiationError) -> Int {
         let order = schemes.contains(.pageOrder) ? try nodes.numberIfPresent("ring-page-order", as: UInt32.self) : nil
-        let pages = schemes.contains(.ringPages) ? try nodes.numberIfPresent("ring-pages", as: UInt32.self) : nil
+        let pages = schemes.contains(.ringPages) ? try pageCount(nodes) : nil
         if let order, Int(order) > offer.maximumRingPageOrder {
             throw .aboveOffer(node: "ring-page-order", value: UInt64(order), limit: UInt64(offer.maximumRingPageOrder))
         }
@@ -55,6 +56,16 @@ extension NegotiatedConnection {
             throw .inconsistentRingSize(pageOrder: UInt64(order), pages: UInt64(pages))
         }
         return pages.map(Int.init) ?? order.map { 1 << Int($0) } ?? 1
+    }
+
+    /// `ring-pages` (the seed's name) or `num-ring-pages` (`blkif.h`'s); both present must agree.
+    private static func pageCount(_ nodes: NodeValues) throws(NegotiationError) -> UInt32? {
+        let seed = try nodes.numberIfPresent("ring-pages", as: UInt32.self)
+        let header = try nodes.numberIfPresent("num-ring-pages", as: UInt32.self)
+        if let seed, let header, seed != header {
+            throw .malformed(node: "num-ring-pages", value: String(header), expected: "equal to ring-pages = \(seed)")
+        }
+        return seed ?? header
     }
 
     /// The rings: top-level for one queue, `queue-<n>/` for several.
