@@ -41,6 +41,9 @@ struct FrontendSelection: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Use persistent grants when the backend offers them.")
     var persistentGrants = true
 
+    @Option(help: "The NUMA node whose memory backs the granted pages (rings and data); default: the kernel's choice.")
+    var numaNode: Int?
+
     @Option(help: "The rings' ABI: x86_64 or x86_32.")
     var abi = "x86_64"
 
@@ -77,7 +80,7 @@ struct FrontendSelection: ParsableArguments {
         let store = try connectToStore()
         let pages = options.grantPagesNeeded
         let platform = try LoopbackPlatform(domain: DomainID(domain), directory: connection.platformDirectory,
-                                            grantEntries: min(pages + 16, 1 << 16), arenaPages: pages)
+                                            grantEntries: min(pages + 16, 1 << 16), arenaPages: pages, numaNode: numaNode)
         do {
             let device = try BlockDevice.attach(store: store, device: connection.virtualDevice(frontend: domain), grants: platform,
                                                 events: platform, options: options, timeout: connection.waitLimit)
