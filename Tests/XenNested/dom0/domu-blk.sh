@@ -33,6 +33,7 @@ wait_for() {
 cleanup() {
     xl destroy $domain >/dev/null 2>&1; [ -n "${loop:-}" ] && losetup -d "$loop" 2>/dev/null; rm -f "$img"
     cp "$console" results/ 2>/dev/null
+    modprobe xen-blkback 2>/dev/null  # our-backend.sh unloads it while ours serves
 }
 trap cleanup EXIT
 trap "exit 124" INT TERM

@@ -5,6 +5,10 @@ BLK=${BLK:-./xen-nested-blk}
 # our_backend_attach DOMID IMAGE: starts serving; returns once the backend directory exists.
 our_backend_attach() {
     serve_log=results/serve-$tag.log
+    # dom0's own xen-blkback probes every backend/vbd directory, ours included: two backends
+    # would answer one frontend (Linux's blkfront then hit a BUG in talk_to_blkback). Unloaded
+    # while ours serves; our_backend_detach loads it again.
+    rmmod xen_blkback 2>/dev/null; say "xen-blkback $(grep -q '^xen_blkback ' /proc/modules && echo 'still loaded' || echo unloaded)"
     # xenstored's own trace of every message while our backend starts (results/)
     xenstore-control logfile /run/xenstored-trace-$tag.log >/dev/null 2>&1 && xenstore-control log on >/dev/null 2>&1
     $BLK serve "$1" 51712 "$2" "${RING_PAGES:-16}" 1200 > "$serve_log" 2>&1 &
@@ -25,5 +29,6 @@ our_backend_detach() {
     wait_for 60 sh -c "! kill -0 $serve_pid" || { say "our backend still runs after the detach"; kill $serve_pid; return 1; }
     wait $serve_pid; rc=$?
     say "our backend ended (exit $rc): $(grep SERVED "$serve_log")"
+    modprobe xen-blkback
     return $rc
 }
