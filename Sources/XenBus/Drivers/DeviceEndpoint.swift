@@ -66,7 +66,7 @@ struct DeviceEndpoint {
     func publish(_ nodes: [String: String], state: XenbusState, removing stale: (String) -> Bool = { _ in false }) throws(XenBusError) {
         do {
             try store.transaction { transaction in
-                for name in try transaction.directory(own) where stale(name) { try transaction.rm(own.child(name)) }
+                for name in try transaction.directory(own) where stale(name) { try transaction.rm(try own.appending(name)) }
                 for (name, value) in nodes { try transaction.write(try own.appending(name), value) }
                 try transaction.write(own.child("state"), state.nodeValue)
             }
