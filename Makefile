@@ -3,7 +3,7 @@
 #   make test             install what is missing of the Debian packages, run every test, smoke-run ringbench
 #   make bench            install what is missing, build in release and run ringbench (ARGS=...)
 #   make test-asan        the BlkifABI tests under the address sanitizer (slow)
-#   make test-asan-ring   the ring tests (fuzz included) under the address sanitizer
+#   make test-asan-ring   the ring tests (fuzz included) under the address sanitizer (the allocation counter is off under it)
 #   make test-alloc-ring  the ring hot path's allocation and retain count, in an optimised build
 #   make ringref          prebuild ringbench's C reference from Xen's headers
 #   make fuzz             libFuzzer on every parser of a peer's bytes (make fuzz-<target>: one; see Fuzz/fuzz.mk)

@@ -106,7 +106,7 @@ final class TakeResponsesTests: XCTestCase {
     }
 }
 
-/// The README's `Completions` handler, run for real: the frontend's table of requests in flight
+/// The `Completions` handler of docs/ring.md, run for real: the frontend's table of requests in flight
 /// says how many entries each response spans, and an id it never issued is refused.
 final class ReadmeCompletionsTests: XCTestCase {
     struct Completions: ResponseHandler {
