@@ -5,23 +5,7 @@ import XCTest
 import XenPlatform
 import XenStore
 
-final class EventChannelTwoProcessTests: XCTestCase {
-    private var directory: SocketDirectory!
-    private var platform: LoopbackPlatform!
-    private var peer: PeerProcess!
-
-    override func setUpWithError() throws {
-        directory = try SocketDirectory()
-        platform = try LoopbackPlatform(domain: DomainID(1), directory: directory.path)
-        peer = try PeerProcess(domain: 0, directory: directory.path)
-    }
-
-    override func tearDownWithError() throws {
-        try peer?.kill()
-        platform?.close()
-        (peer, platform, directory) = (nil, nil, nil)  // XCTest keeps the case: release the descriptors now
-    }
-
+final class EventChannelTwoProcessTests: TwoProcessTestCase {
     /// Our port for domain 0, bound by the peer; returns it and the peer's handle for its end.
     private func boundPort() throws -> (port: LoopbackEventPort, peerHandle: String) {
         let port = try platform.allocateUnboundPort(for: .dom0)

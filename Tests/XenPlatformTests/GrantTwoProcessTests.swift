@@ -6,23 +6,7 @@ import XenPlatform
 import XenStore
 @testable import xenplatform_peer
 
-final class GrantTwoProcessTests: XCTestCase {
-    private var directory: SocketDirectory!
-    private var platform: LoopbackPlatform!
-    private var peer: PeerProcess!
-
-    override func setUpWithError() throws {
-        directory = try SocketDirectory()
-        platform = try LoopbackPlatform(domain: DomainID(1), directory: directory.path)
-        peer = try PeerProcess(domain: 0, directory: directory.path)
-    }
-
-    override func tearDownWithError() throws {
-        try peer?.kill()
-        platform?.close()
-        (peer, platform, directory) = (nil, nil, nil)  // XCTest keeps the case: release the descriptors now
-    }
-
+final class GrantTwoProcessTests: TwoProcessTestCase {
     private func refList(_ refs: [GrantRef]) -> String { refs.map { "\($0.rawValue)" }.joined(separator: " ") }
 
     /// We share and write, the peer maps and reads and writes back, we read: then the other way.

@@ -2,6 +2,8 @@
 
 import Foundation
 import XCTest
+import XenPlatform
+import XenStore
 
 /// A running `xenplatform-peer` acting as one domain: commands go to its standard input, one
 /// answer line comes back for each (see Tests/XenPlatformPeer/PeerSession.swift).
@@ -167,4 +169,27 @@ final class SocketDirectory {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A test case in which this process is domain 1 on a loopback platform and a peer process is
+/// domain 0, both on a fresh socket directory; each test gets its own.
+class TwoProcessTestCase: XCTestCase {
+    /// The sockets' directory.
+    var directory: SocketDirectory!
+    /// This process's platform, as domain 1.
+    var platform: LoopbackPlatform!
+    /// The peer process, as domain 0.
+    var peer: PeerProcess!
+
+    override func setUpWithError() throws {
+        directory = try SocketDirectory()
+        platform = try LoopbackPlatform(domain: DomainID(1), directory: directory.path)
+        peer = try PeerProcess(domain: 0, directory: directory.path)
+    }
+
+    override func tearDownWithError() throws {
+        try peer?.kill()
+        platform?.close()
+        (peer, platform, directory) = (nil, nil, nil)  // XCTest keeps the case: release the descriptors now
+    }
 }
