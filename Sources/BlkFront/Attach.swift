@@ -24,6 +24,7 @@ extension BlockDevice {
         options: FrontendOptions = FrontendOptions(), timeout: Duration = .seconds(20)
     ) throws(BlockDeviceError) -> BlockDevice {
         try waitForDirectory(of: device, in: store, timeout: timeout)
+        let device = try linkedDevice(device, in: store)
         let setup = RingSetup(grants: grants, allocatePort: { domain throws(PlatformError) in try events.allocateUnboundPort(for: domain) },
                               backend: device.backendDomain, options: options)
         let driver = FrontendDriver(store: store, device: device, limits: options.limits,
@@ -72,6 +73,16 @@ extension BlockDevice {
                 throw .attachFailed("\(device): \(state) did not appear within \(timeout) (is the backend serving this device?)")
             }
             Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
+    /// The device as the frontend's `backend` node links it, as a real frontend finds its
+    /// backend: the backend's domain and type come from there, whatever `device` assumed.
+    private static func linkedDevice(_ device: VirtualBlockDevice, in store: any XenStore) throws(BlockDeviceError) -> VirtualBlockDevice {
+        do {
+            return try VirtualBlockDevice.located(frontendDomain: device.frontendDomain, id: device.id, in: store) ?? device
+        } catch {
+            throw .attachFailed("\(device): \(error)")
         }
     }
 

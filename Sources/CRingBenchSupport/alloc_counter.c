@@ -18,13 +18,13 @@ static uint64_t allocations;
 uint64_t alloc_counter_total(void) { return __atomic_load_n(&allocations, __ATOMIC_RELAXED); }
 
 #if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ALLOC_COUNTER_UNDER_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define ALLOC_COUNTER_UNDER_SANITIZER 1
 #endif
 #endif
 
-#ifdef ALLOC_COUNTER_UNDER_ASAN
-/* The address sanitizer owns the allocator: wrapping it here would hand glibc's blocks to code
+#ifdef ALLOC_COUNTER_UNDER_SANITIZER
+/* The address and thread sanitizers own the allocator: wrapping it here would hand glibc's blocks to code
  * that frees through the sanitizer. Under it nothing is counted (the total stays 0); the
  * allocation checks run in the ordinary builds. */
 void alloc_counter_probe(void) {}

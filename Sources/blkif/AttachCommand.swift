@@ -20,8 +20,11 @@ struct Attach: AsyncParsableCommand {
 struct FrontendSelection: ParsableArguments {
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(help: "The frontend's domain id (its XenStore session is <socket>.d<domain>).")
-    var domain: UInt16 = 1
+    @Option(help: "The frontend's domain id (its XenStore session is <socket>.d<domain>). With --platform xen, the domain this runs in (default 0).")
+    var domain: UInt16?
+
+    /// The frontend's domain: `--domain`, else 1 on loopback and 0 (dom0) on Xen.
+    var frontendDomain: UInt16 { domain ?? (connection.platform == .xen ? 0 : 1) }
 
     @Option(help: "Ring pages per queue wanted (1, 2, 4, 8 or 16).")
     var ringPages = 1
@@ -76,27 +79,46 @@ struct FrontendSelection: ParsableArguments {
     /// Opens the frontend domain's store session and platform and attaches.
     func attach() throws -> AttachedDevice {
         let options = try options()
-        try connection.preparePlatformDirectory()
         let store = try connectToStore()
-        let pages = options.grantPagesNeeded
-        let platform = try LoopbackPlatform(domain: DomainID(domain), directory: connection.platformDirectory,
-                                            grantEntries: min(pages + 16, 1 << 16), arenaPages: pages, numaNode: numaNode)
         do {
-            let device = try BlockDevice.attach(store: store, device: connection.virtualDevice(frontend: domain), grants: platform,
-                                                events: platform, options: options, timeout: connection.waitLimit)
-            return AttachedDevice(device: device, platform: platform, store: store)
+            switch connection.platform {
+            case .loopback:
+                try connection.preparePlatformDirectory()
+                let pages = options.grantPagesNeeded
+                let platform = try LoopbackPlatform(domain: DomainID(frontendDomain), directory: connection.platformDirectory,
+                                                    grantEntries: min(pages + 16, 1 << 16), arenaPages: pages, numaNode: numaNode)
+                do {
+                    return AttachedDevice(device: try attach(store: store, platform: platform, options: options), store: store,
+                                          closePlatform: platform.close)
+                } catch {
+                    platform.close()
+                    throw error
+                }
+            case .xen:
+                let platform = try XenHostPlatform()
+                return AttachedDevice(device: try attach(store: store, platform: platform, options: options), store: store, closePlatform: {})
+            }
         } catch {
-            platform.close()
             store.close()
             throw error
         }
+    }
+
+    /// Attaches through `platform`'s grants and event channels.
+    private func attach<Platform: GrantSharing & EventChannelTable>(store: XenStoreClient, platform: Platform,
+                                                                   options: FrontendOptions) throws -> BlockDevice {
+        try BlockDevice.attach(store: store, device: connection.virtualDevice(frontend: frontendDomain), grants: platform,
+                               events: platform, options: options, timeout: connection.waitLimit)
     }
 }
 
 extension FrontendSelection {
     /// Opens the frontend domain's session, waiting (up to `--timeout`) for its socket: `blkif
-    /// serve` introduces the domain, and the two commands may start in either order.
+    /// serve` introduces the domain, and the two commands may start in either order. On Xen the
+    /// session is this domain's own, on the store's one socket.
     func connectToStore() throws -> XenStoreClient {
+        if connection.platform == .xen { return try XenStoreClient(socketPath: connection.socketPath, timeout: .seconds(5)) }
+        let domain = frontendDomain
         let deadline = ContinuousClock.now + connection.waitLimit
         while true {
             do {
@@ -115,13 +137,14 @@ extension FrontendSelection {
 /// An attached device with the platform and store session it lives on; ``close()`` ends all three.
 struct AttachedDevice {
     let device: BlockDevice
-    let platform: LoopbackPlatform
     let store: XenStoreClient
+    /// Closes the platform the device's grants and channels live on.
+    let closePlatform: () -> Void
 
     /// Closes the device (the XenBus handshake), then the platform and the session.
     func close() {
         device.close()
-        platform.close()
+        closePlatform()
         store.close()
     }
 

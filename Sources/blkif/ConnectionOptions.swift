@@ -6,8 +6,22 @@ import Foundation
 import XenBus
 import XenStore
 
+/// Which grant tables and event channels the ends use.
+enum PlatformChoice: String, ExpressibleByArgument, CaseIterable {
+    /// Between processes of this machine (memfd grants, eventfd channels): no Xen needed.
+    case loopback
+    /// The Xen domain this runs in, over Xen's libraries (`/dev/xen/gntdev`, `gntalloc`, `evtchn`).
+    case xen
+}
+
 /// The options that locate a device and its two ends (docs/blkfront.md, "Running the two ends").
 struct ConnectionOptions: ParsableArguments {
+    @Option(help: "Grant tables and event channels: loopback (processes of this machine) or xen (this Xen domain's, over Xen's libraries, with the real xenstored).")
+    var platform: PlatformChoice = .loopback
+
+    @Option(help: "The backend directory's type, /local/domain/0/backend/<type>/… (default: vbd on loopback; blkif on xen, so that dom0's kernel xen-blkback, which watches backend/vbd, leaves our devices alone).")
+    var backendType: String?
+
     @Option(help: "The XenStore socket (default: $XENSTORED_PATH, else /var/run/xenstored/socket).")
     var socket: String?
 
@@ -35,9 +49,25 @@ struct ConnectionOptions: ParsableArguments {
     /// The longest wait.
     var waitLimit: Duration { .seconds(timeout) }
 
-    /// The device between `frontend` and domain 0.
-    func virtualDevice(frontend: UInt16) -> VirtualBlockDevice {
-        VirtualBlockDevice(frontendDomain: DomainID(frontend), id: DeviceID(device))
+    /// The backend type to create devices under.
+    func chosenBackendType() throws -> BackendType {
+        guard let backendType else { return platform == .xen ? .blkif : .vbd }
+        guard let type = BackendType(rawValue: backendType) else {
+            throw ValidationError("--backend-type \(backendType): expected one path element of letters, digits, - and _")
+        }
+        return type
+    }
+
+    /// The device between `frontend` and domain 0, under the chosen backend type.
+    func virtualDevice(frontend: UInt16) throws -> VirtualBlockDevice {
+        VirtualBlockDevice(frontendDomain: DomainID(frontend), backendType: try chosenBackendType(), id: DeviceID(device))
+    }
+
+    /// The device of `frontend` as its frontend directory links it (the backend's domain and
+    /// type from its `backend` node), else as the options name it.
+    func locatedDevice(frontend: UInt16, in store: any XenStore) throws -> VirtualBlockDevice {
+        try VirtualBlockDevice.located(frontendDomain: DomainID(frontend), id: DeviceID(device), in: store)
+            ?? virtualDevice(frontend: frontend)
     }
 
     /// Creates the platform directory if it is missing.

@@ -15,7 +15,7 @@ struct Detach: ParsableCommand {
 
     func run() throws {
         let store = try XenStoreClient(socketPath: connection.socketPath, timeout: .seconds(5))
-        let device = connection.virtualDevice(frontend: frontendDomain)
+        let device = try connection.locatedDevice(frontend: frontendDomain, in: store)
         guard try store.readIfPresent(device.backendPath.appending("state")) != nil
             || store.readIfPresent(device.frontendPath.appending("state")) != nil
         else {

@@ -5,8 +5,9 @@ import Foundation
 import XenBus
 import XenStore
 
-/// `blkif devices`: one line per device under `/local/domain/0/backend/vbd`: both ends' states,
-/// the image, the mode, the disk's size and any `error` node.
+/// `blkif devices`: one line per device under `/local/domain/0/backend/<type>` for the block
+/// backend types (`vbd`, `blkif`, `qdisk`, and `--backend-type`): both ends' states, the image,
+/// the mode, the disk's size and any `error` node.
 struct Devices: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the block devices the store holds (both ends' states, image, errors).")
 
@@ -17,17 +18,22 @@ struct Devices: ParsableCommand {
 
     func run() throws {
         let store = try XenStoreClient(socketPath: connection.socketPath, timeout: .seconds(5))
-        let root: XenStorePath = "/local/domain/0/backend/vbd"
+        var types: [BackendType] = [.vbd, .blkif, .qdisk]
+        if let chosen = try? connection.chosenBackendType(), !types.contains(chosen) { types.append(chosen) }
         var found = 0
-        for frontend in try store.directoryIfPresent(root) {
-            for id in try store.directoryIfPresent(try root.appending(frontend)) {
-                let back = try root.appending(frontend).appending(id)
-                let fields = try describe(back, in: store, frontend: frontend, id: id)
-                found += 1
-                print(json ? Self.json(fields) : fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+        for type in types {
+            let root = try XenStorePath("/local/domain/0/backend/\(type)")
+            for frontend in try store.directoryIfPresent(root) {
+                for id in try store.directoryIfPresent(try root.appending(frontend)) {
+                    let back = try root.appending(frontend).appending(id)
+                    var fields = try describe(back, in: store, frontend: frontend, id: id)
+                    if type != .vbd { fields.append(("backend-type", type.rawValue)) }
+                    found += 1
+                    print(json ? Self.json(fields) : fields.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+                }
             }
         }
-        if found == 0 && !json { print("no block devices under \(root)") }
+        if found == 0 && !json { print("no block devices under /local/domain/0/backend/{\(types.map(\.rawValue).joined(separator: ","))}") }
     }
 
     /// The device's fields, in a fixed order.

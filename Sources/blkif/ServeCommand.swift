@@ -57,24 +57,38 @@ struct Serve: ParsableCommand {
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one disk image") }
-        guard !frontendDomain.contains(0) else { throw ValidationError("--frontend-domain 0 is the backend's own domain") }
+        guard connection.platform == .xen || !frontendDomain.contains(0) else {
+            throw ValidationError("--frontend-domain 0 is the backend's own domain (only with --platform xen, as `xl block-attach 0` does)")
+        }
         guard frontendDomain.count == 1 || frontendDomain.count == images.count else {
             throw ValidationError("\(frontendDomain.count) --frontend-domain values for \(images.count) images: give one, or one per image")
         }
         guard images.count <= 16 else { throw ValidationError("\(images.count) images: at most 16 per process") }
+        _ = try connection.chosenBackendType()
     }
 
     func run() throws {
-        try connection.preparePlatformDirectory()
+        let toolstack = try XenStoreClient(socketPath: connection.socketPath, timeout: .seconds(5))
+        switch connection.platform {
+        case .loopback:
+            // Our store knows only the domains introduced to it; on Xen, xl has introduced them.
+            for frontend in Set(frontendDomain).map({ DomainID($0) }) where try !toolstack.isDomainIntroduced(frontend) {
+                try toolstack.introduceDomain(frontend)
+            }
+            try connection.preparePlatformDirectory()
+            let platform = try LoopbackPlatform(domain: .dom0, directory: connection.platformDirectory)
+            defer { platform.close() }
+            try serveAll(on: platform, toolstack: toolstack)
+        case .xen:
+            try serveAll(on: try XenHostPlatform(), toolstack: toolstack)
+        }
+    }
+
+    /// Creates and serves every image on `platform` until interrupted or detached.
+    private func serveAll<Platform: GrantMapping & EventChannelTable>(on platform: Platform, toolstack: XenStoreClient) throws {
         let configuration = BackendConfiguration(
             maximumRingPages: maxRingPages, maximumSegments: maxSegments, maximumIndirectSegments: maxIndirectSegments,
             maximumQueues: maxQueues, persistentGrants: persistentGrants, ioThreads: ioThreads)
-        let toolstack = try XenStoreClient(socketPath: connection.socketPath, timeout: .seconds(5))
-        for frontend in Set(frontendDomain).map({ DomainID($0) }) where try !toolstack.isDomainIntroduced(frontend) {
-            try toolstack.introduceDomain(frontend)
-        }
-        let platform = try LoopbackPlatform(domain: .dom0, directory: connection.platformDirectory)
-        defer { platform.close() }
         var devices: [BackendDevice] = []
         defer { for device in devices { device.stop() } }
         for (index, image) in images.enumerated() {
@@ -100,13 +114,15 @@ struct Serve: ParsableCommand {
     }
 
     /// Creates the device in the store for `image`, opens what its nodes name and starts serving it.
-    private func serve(_ image: String, as id: DeviceID, of frontend: DomainID, platform: LoopbackPlatform,
-                       configuration: BackendConfiguration, toolstack: XenStoreClient) throws -> BackendDevice {
+    private func serve<Platform: GrantMapping & EventChannelTable>(
+        _ image: String, as id: DeviceID, of frontend: DomainID, platform: Platform,
+        configuration: BackendConfiguration, toolstack: XenStoreClient
+    ) throws -> BackendDevice {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: image, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw ValidationError("image \(image): No such file (or a directory)")
         }
-        let device = VirtualBlockDevice(frontendDomain: frontend, id: id)
+        let device = VirtualBlockDevice(frontendDomain: frontend, backendType: try connection.chosenBackendType(), id: id)
         let kind = image.hasPrefix("/dev/") ? "phy" : "file"
         try Toolstack.createDevice(device, configuration: DeviceConfiguration(
             params: image, mode: readOnly ? .readOnly : .readWrite, type: kind, dev: Self.guestName(of: id)), in: toolstack)

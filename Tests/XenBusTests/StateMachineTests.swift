@@ -237,6 +237,33 @@ final class ToolstackTests: XCTestCase {
         XCTAssertNil(try fixture.frontendNode("state"))
         try Toolstack.removeDevice(fixture.device, from: fixture.store)  // removing twice is fine
     }
+
+    func testABackendOfAnotherTypeIsFiledUnderItAndFoundThroughTheFrontendsLink() throws {
+        let store = InMemoryXenStore()
+        let ours = VirtualBlockDevice(frontendDomain: guestDomain, backendType: .blkif, id: DeviceID(51728))
+        XCTAssertEqual(ours.backendPath.rawValue, "/local/domain/0/backend/blkif/5/51728")
+        XCTAssertEqual(try VirtualBlockDevice.located(frontendDomain: guestDomain, id: DeviceID(51728), in: store), nil)
+        try Toolstack.createDevice(ours, configuration: DeviceConfiguration(params: "/images/b.img", dev: "xvdb", virtualDevice: 51728), in: store)
+        // A frontend knowing only its own domain and device number finds the backend's type and domain.
+        XCTAssertEqual(try VirtualBlockDevice.located(frontendDomain: guestDomain, id: DeviceID(51728), in: store), ours)
+        XCTAssertNil(try store.readIfPresent("/local/domain/0/backend/vbd/5/51728/state"), "a kernel blkback's directory stays empty")
+        for (value, valid) in [("/local/domain/7/backend/qdisk/5/51728", true), ("/local/domain/0/backend/vbd/6/51728", false),
+                               ("/local/domain/0/backend/vbd/5/51712", false), ("/local/domain/0/backend/a b/5/51728", false),
+                               ("/local/domain/x/backend/vbd/5/51728", false), ("backend/vbd/5/51728", false), ("", false)] {
+            try store.write(ours.frontendPath.appending("backend"), value)
+            do {
+                let found = try VirtualBlockDevice.located(frontendDomain: guestDomain, id: DeviceID(51728), in: store)
+                XCTAssertTrue(valid, "\(value) was accepted")
+                XCTAssertEqual(found?.backendPath.rawValue, value)
+            } catch {
+                XCTAssertFalse(valid, "\(value): \(error)")
+                XCTAssertEqual(error, .badBackendLink(ours.frontendPath.rawValue + "/backend", value: value))
+            }
+        }
+        XCTAssertNil(BackendType(rawValue: "vbd/1"))
+        XCTAssertNil(BackendType(rawValue: ""))
+        XCTAssertEqual(BackendType(rawValue: "vbd3")?.rawValue, "vbd3")
+    }
 }
 
 /// What a Linux blkback does that the seed's backends did not: its `feature-*` nodes appear only

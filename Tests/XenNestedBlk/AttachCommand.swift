@@ -5,6 +5,7 @@
 import BlkFront
 import Foundation
 import XenBus
+import XenPlatform
 import XenStore
 
 /// `attach <devid> <seed> <pattern-MiB> <random-ops> <seconds>`: attaches dom0's frontend of
@@ -18,7 +19,7 @@ enum AttachCommand {
             print("usage: attach <devid> <seed> <pattern-MiB> <random-ops> <seconds>")
             return 2
         }
-        let platform = try XenDomainPlatform()
+        let platform = try XenHostPlatform()
         let store = try XenStoreClient(timeout: .seconds(30))
         defer { store.close() }
         let vbd = VirtualBlockDevice(frontendDomain: .dom0, id: DeviceID(id))

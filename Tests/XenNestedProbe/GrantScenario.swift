@@ -55,8 +55,8 @@ struct GrantScenario {
             try table.unmap(wrongly)
             report.expect(false, "grants: a read-only grant refuses a writable mapping", "the mapping succeeded")
         } catch {
-            report.expect(true, "grants: a read-only grant refuses a writable mapping")
-            report.note("writable mapping of a read-only grant: \(error)")
+            report.expect(error == .readOnlyGrant(shared.refs[0]), "grants: a read-only grant refuses a writable mapping, named as such",
+                          "\(error)")
         }
         let mapped = try table.map(shared.refs, grantedBy: .dom0, access: .readOnly)
         report.expect(Self.holds(mapped.base, page: 0, filledAs: 0, seed: 0x3C), "grants: a read-only grant maps read-only and reads the same")
@@ -94,8 +94,8 @@ struct GrantScenario {
             try table.unmap(wrongly)
             report.expect(false, "grants: a batch with a reference never granted is refused whole", "the mapping succeeded")
         } catch {
-            report.expect(true, "grants: a batch with a reference never granted is refused whole")
-            report.note("batch with \(absent) never granted: \(error)")
+            report.expect(error == .notGranted(absent), "grants: a batch with a reference never granted is refused whole, naming it",
+                          "\(error)")
         }
         let again = try table.map(shared.refs, grantedBy: .dom0, access: .readWrite)
         report.expect(true, "grants: the good reference of the refused batch still maps afterwards")

@@ -38,8 +38,8 @@ enum ToolstackCommands {
         return "xvd" + String(Character(letter))
     }
 
-    /// `detach-vbd <frontend> <devid> <seconds>`: the handshake `xl block-detach` performs: the
-    /// backend's `online` to 0 and, unless already Closed, `state` to Closing (5); once the
+    /// `detach-vbd <frontend> <devid> <seconds>`: the handshake `xl block-detach` performs on the
+    /// backend the frontend's `backend` node names: the backend's `online` to 0 and, unless already Closed, `state` to Closing (5); once the
     /// backend reaches Closed (6),
     /// or after `seconds`, both directories are removed with `Toolstack.removeDevice`.
     /// Exits 0 only when the backend closed in time.
@@ -50,7 +50,11 @@ enum ToolstackCommands {
         }
         let store = try XenStoreClient(timeout: .seconds(30))
         defer { store.close() }
-        let device = VirtualBlockDevice(frontendDomain: DomainID(frontend), id: DeviceID(id))
+        // The backend, of whatever type, is where the frontend's `backend` node says.
+        guard let device = try VirtualBlockDevice.located(frontendDomain: DomainID(frontend), id: DeviceID(id), in: store) else {
+            print("no vbd \(id) in domain \(frontend): its frontend directory has no backend node")
+            return 1
+        }
         let state = try device.backendPath.appending("state")
         try store.write(try device.backendPath.appending("online"), "0")
         // As libxl: a backend already Closed (its frontend closed first) is not moved back.

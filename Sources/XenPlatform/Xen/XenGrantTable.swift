@@ -10,8 +10,9 @@ import XenStore
 ///
 /// Xen's own semantics apply where they differ from the loopback's: ``endSharing(_:)`` unshares
 /// at once and the kernel keeps a grant the peer still maps until it unmaps, so it never reports
-/// ``PlatformError/stillMapped(_:)``; a mapping of a bad reference fails as a whole, with the
-/// first reference of the batch named (the library does not say which one failed).
+/// ``PlatformError/stillMapped(_:)``; a mapping of a bad reference fails as a whole, and the
+/// error names the reference that failed, found by mapping them one by one (the library gives
+/// only errno).
 public final class XenGrantTable: GrantSharing, GrantMapping, @unchecked Sendable {  // safe: handles are thread-safe per the library
     private let libraries: XenLibraries
     private let gnttab: OpaquePointer
@@ -67,11 +68,28 @@ public final class XenGrantTable: GrantSharing, GrantMapping, @unchecked Sendabl
         var raw = refs.map(\.rawValue)
         let protection = access.isWritable ? PROT_READ | PROT_WRITE : PROT_READ
         guard let base = libraries.gnttabMapDomainGrantRefs(gnttab, UInt32(refs.count), UInt32(granter.rawValue), &raw, protection) else {
-            throw errno == EINVAL || errno == EFAULT ? .notGranted(refs[0]) : .systemCall("xengnttab_map_domain_grant_refs", errno: errno)
+            let error = errno
+            guard error == EINVAL || error == EFAULT else { throw .systemCall("xengnttab_map_domain_grant_refs", errno: error) }
+            throw diagnoseRefusal(of: refs, grantedBy: granter, access: access)
         }
         let pages = MappedPages(base: base, refs: refs, granter: granter, access: access)
         live.withLock { $0.mappings[Int(bitPattern: base)] = pages }
         return pages
+    }
+
+    /// Why the hypervisor refused to map `refs`, found the slow way since the library reports
+    /// only errno: the first reference that will not map alone, and whether it maps read-only
+    /// (a read-only grant mapped read-write) or not at all. Only on the failure path.
+    private func diagnoseRefusal(of refs: [GrantRef], grantedBy granter: DomainID, access: GrantAccess) -> PlatformError {
+        func maps(_ ref: GrantRef, _ protection: Int32) -> Bool {
+            var raw = ref.rawValue
+            guard let base = libraries.gnttabMapDomainGrantRefs(gnttab, 1, UInt32(granter.rawValue), &raw, protection) else { return false }
+            _ = libraries.gnttabUnmap(gnttab, base, 1)
+            return true
+        }
+        let protection = access.isWritable ? PROT_READ | PROT_WRITE : PROT_READ
+        guard let culprit = refs.first(where: { !maps($0, protection) }) else { return .notGranted(refs[0]) }  // it mapped now: a race
+        return access.isWritable && maps(culprit, PROT_READ) ? .readOnlyGrant(culprit) : .notGranted(culprit)
     }
 
     public func unmap(_ pages: MappedPages) throws(PlatformError) {
