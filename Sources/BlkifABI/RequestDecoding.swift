@@ -5,9 +5,11 @@
 //
 // The fast path reads the copy in whole words, never a byte inside one: the 4 header bytes as one
 // 32-bit load (operation, nr_segments and handle taken out with shifts), each 64-bit field and
-// each segment as one 64-bit load. A byte load from inside a wider, just-made store is not
-// forwarded from the store on some processors (AMD Zen among them): it waits for the store to
-// reach the cache, which cost a third of the backend's time per one-segment request (ringbench).
+// each segment as one 64-bit load, or segments two to a 16-byte load that starts where one of
+// the copy's 16-byte stores starts (all but an odd count's last pair, which spans two). A byte
+// load from inside a wider, just-made store is not forwarded from the store on some processors
+// (AMD Zen among them): it waits for the store to reach the cache, which cost a third of the
+// backend's time per one-segment request (ringbench).
 // ``BackRing`` cuts its copy's moves to match these reads.
 
 extension BlkifRequest {
@@ -118,22 +120,31 @@ extension BlkifRequest {
     ///
     /// The fast path is branch-free per segment: `last | (last - first)` is below 8 exactly when
     /// `first <= last < 8` (a reversed range wraps the subtraction to a huge value), so one OR
-    /// accumulates every segment and one compare tests them all. Each segment is one 8-byte load.
-    /// The range is first checked against the most a request can transfer (8 sectors a segment);
-    /// only when that bound does not fit are the sectors summed exactly. Any failure is diagnosed
-    /// out of line.
+    /// accumulates every segment and one compare tests them all. One segment is one 8-byte load;
+    /// more are read two to a 16-byte load, in 16-bit lanes (``Segment/pairDefects(at:)``): the
+    /// pair that ends with the last segment, then every pair from `first` before it, so that an
+    /// odd count reads one segment twice rather than a byte past the last (a loop with no tail
+    /// to finish one segment at a time, and no branch on the count's parity). The range is first
+    /// checked against the most a request can transfer (8 sectors a segment); only when that
+    /// bound does not fit are the sectors summed exactly. Any failure is diagnosed out of line.
     @inlinable @inline(__always)
     static func validate(
         segmentsAt first: UnsafeRawPointer, count: Int, id: RequestID, operation: Operation, sector: Sector, limits: RequestLimits
     ) throws(RequestError) {
-        var defects: UInt32 = 0
-        var cursor = first
-        let segmentsEnd = first + count &* BlkifLayout.segmentSize  // safe: count ≤ 4096
-        while cursor < segmentsEnd {
-            defects |= Segment(at: cursor).defects
-            cursor += BlkifLayout.segmentSize
+        let defects: UInt16
+        if count >= 2 {
+            // The pair that ends with the last segment, then the pairs from `first` before it
+            // (for an odd count the last of them overlaps it by a segment).
+            let lastPair = first + (count &- 2) &* BlkifLayout.segmentSize  // safe: count ≤ 4096
+            var accumulated = Segment.pairDefects(at: lastPair)
+            for pair in 0..<(count &- 1) &>> 1 {
+                accumulated |= Segment.pairDefects(at: first + pair &* 2 &* BlkifLayout.segmentSize)  // safe: before lastPair
+            }
+            defects = accumulated[2] | accumulated[6]
+        } else {
+            defects = count == 1 ? UInt16(truncatingIfNeeded: Segment(at: first).defects) : 0
         }
-        guard defects < UInt32(Sector.perPage) else {
+        guard defects < UInt16(Sector.perPage) else {
             throw RequestError.invalidSegment(in: first, count: count, id: id, operation: operation)
         }
         let most = UInt64(truncatingIfNeeded: count) &* UInt64(Sector.perPage)  // safe: at most 4096 × 8

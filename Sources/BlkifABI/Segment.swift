@@ -36,6 +36,21 @@ public struct Segment: Hashable, Sendable, CustomStringConvertible {
         UInt32(lastSector) | (UInt32(lastSector) &- UInt32(firstSector))  // expected to wrap when first > last
     }
 
+    /// ``defects`` of the two segments stored at `pointer`, from one 16-byte load, in the
+    /// 16-bit lanes 2 and 6 (bytes 4–5 of each segment: `first_sect` and `last_sect`); the other
+    /// lanes hold no meaning. A lane is wide enough: a reversed range wraps the difference of two
+    /// bytes to at least 0xFF01.
+    @inlinable @inline(__always)
+    static func pairDefects(at pointer: UnsafeRawPointer) -> SIMD8<UInt16> {
+        let lanes = pointer.loadUnaligned(as: SIMD8<UInt16>.self)
+        #if _endian(little)
+        let first = lanes & 0xFF, last = lanes &>> 8
+        #else
+        let first = lanes &>> 8, last = lanes & 0xFF
+        #endif
+        return last | (last &- first)  // expected to wrap when first > last
+    }
+
     /// The 8 bytes of the segment as one little-endian word, padding zero.
     @inlinable
     var packed: UInt64 {

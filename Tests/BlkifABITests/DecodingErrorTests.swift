@@ -64,6 +64,42 @@ final class DecodingErrorTests: ABITestCase {
         }
     }
 
+    /// Segments are validated two to a 16-byte load, the last pair overlapping the one before
+    /// it for an odd count: a defect in any position of any count is found, and a defective
+    /// segment just past the count (still inside the header entry) is not the request's.
+    func testEverySegmentOfEveryCountIsValidatedAndNoneBeyondIt() throws {
+        let defects: [(Segment, RequestError.Reason)] = [
+            (Segment(grant: GrantRef(7), firstSector: 255, lastSector: 0), .firstSectorAfterLast(segment: 0, first: 255, last: 0)),
+            (Segment(grant: GrantRef(7), firstSector: 1, lastSector: 0), .firstSectorAfterLast(segment: 0, first: 1, last: 0)),
+            (Segment(grant: GrantRef(7), firstSector: 0, lastSector: 8), .lastSectorOutsidePage(segment: 0, last: 8)),
+        ]
+        let limits = RequestLimits(maximumSegments: 40)
+        for abi in abis {
+            for count in 1...40 {
+                let valid = Array(repeating: Segment(grant: GrantRef(7), firstSector: 2, lastSector: 6), count: count)
+                XCTAssertEqual(try BlkifRequest.decode(request(abi, .write, segments: valid).bytes, abi: abi, limits: limits).operation, .write)
+                for index in 0..<count {
+                    for (defect, reason) in defects {
+                        var segments = valid
+                        segments[index] = defect
+                        let error = decodeError(request(abi, .read, segments: segments), abi: abi, limits: limits)
+                        let expected: RequestError.Reason = switch reason {
+                        case .firstSectorAfterLast(_, let first, let last): .firstSectorAfterLast(segment: index, first: first, last: last)
+                        case .lastSectorOutsidePage(_, let last): .lastSectorOutsidePage(segment: index, last: last)
+                        default: reason
+                        }
+                        XCTAssertEqual(error?.reason, expected, "\(abi), \(count) segments, defect at \(index)")
+                    }
+                }
+                guard count < ABI.segmentsPerHeader else { continue }
+                // A defective segment in the header slot after the last: not part of the request.
+                let memory = request(abi, .read, segments: valid + [defects[0].0])
+                memory.pointer.storeBytes(of: UInt8(count), toByteOffset: BlkifLayout.secondByteOffset, as: UInt8.self)
+                XCTAssertEqual(try BlkifRequest.decode(memory.bytes, abi: abi, limits: limits).operation, .read, "\(abi), \(count) segments")
+            }
+        }
+    }
+
     func testUnknownOperationsAreRefusedAsNotSupportedNamingTheValue() {
         for abi in abis {
             for value in [4, 7, 8, 100, 255] as [UInt8] {
