@@ -19,7 +19,7 @@ IMAGE_TIMEOUT=${IMAGE_TIMEOUT:-900}
 BUILD_TIMEOUT=${BUILD_TIMEOUT:-1800}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-1800}
 SWIFT=${SWIFT:-swift}
-PRODUCTS="xen-nested-probe xen-nested-blk"
+PRODUCTS="xen-nested-probe xen-nested-blk blkif"
 SHARE=$XEN_CACHE/share
 RESULTS=$XEN_CACHE/results
 SUDO=$([ "$(id -u)" = 0 ] || echo "sudo -E")
@@ -73,8 +73,11 @@ build_products() {
 prepare_share() {
     rm -rf "$SHARE" && mkdir -p "$SHARE" || return 1
     for product in $PRODUCTS; do
-        strip -o "$SHARE/$product" "$REPO/.build-xenbin/release/$product" || return 1
+        # symbols kept (debug info dropped): a crash backtrace names the functions
+        strip --strip-debug -o "$SHARE/$product" "$REPO/.build-xenbin/release/$product" || return 1
     done
+    # Swift's crash backtracer for static binaries: a crash in dom0 prints a symbolicated backtrace
+    cp "$(dirname "$(readlink -f "$(command -v "$SWIFT")")")/../libexec/swift/linux/swift-backtrace-static" "$SHARE/" || return 1
     cp -r "$HERE/dom0/." "$SHARE/" && chmod +x "$SHARE"/*.sh || return 1
     "$HERE/domu/make-initrd.sh" "$XEN_CACHE/rootfs" "$SHARE/domu-initrd.cpio.gz" || return 1
     if [ -n "${XEN_SCENARIOS:-}" ]; then echo "$XEN_SCENARIOS" > "$SHARE/scenarios.list"; fi

@@ -2,17 +2,18 @@
 # A PV domU whose Linux xen-blkfront gets a disk from a backend in dom0, runs blkcheck on it
 # (seeded pattern, random read/write, discard, flush) and is detached cleanly.
 #     domu-blk.sh linux     Linux's xen-blkback serves a loop device: the baseline
-#     domu-blk.sh ours      our backend (xen-nested-blk serve: BlkBack on Xen's libraries) serves the image file
-# Either way the vbd is made by our device-creation function (xen-nested-probe create-vbd) and
-# detached with the toolstack's handshake (detach-vbd).
-# Env: SEED (default 1), ORDER (blkfront's max_ring_page_order, default 0), MIB, OPS, THREADS.
+#     domu-blk.sh ours      our backend (blkif serve --platform xen) serves the image file
+# Either way the vbd is made by our device-creation function (xen-nested-probe create-vbd, or
+# blkif serve itself) and detached with the toolstack's handshake (detach-vbd).
+# Env: SEED (default 1), ORDER (blkfront's max_ring_page_order, default 0), MIB, OPS, THREADS;
+# TAG (a suffix for the logs' names) and SERVE_OPTIONS (our-backend.sh).
 set -u
 PROBE=${PROBE:-./xen-nested-probe}
 backend=$1
 SEED=${SEED:-1} ORDER=${ORDER:-0} MIB=${MIB:-4} OPS=${OPS:-400} THREADS=${THREADS:-4}
 up() { cut -d' ' -f1 /proc/uptime; }
 say() { echo "[domu-blk $backend $(up)] $*"; }
-tag=$backend-order$ORDER
+tag=$backend-order$ORDER${TAG:-}
 # the domU's console is kept in dom0's memory while it runs (copied to results/ at the end):
 # polling a file on the 9p share while xl appends to it is one suspect of the stalls seen
 img=/run/domu-$tag.img console=/run/console-$tag.log
@@ -33,7 +34,6 @@ wait_for() {
 cleanup() {
     xl destroy $domain >/dev/null 2>&1; [ -n "${loop:-}" ] && losetup -d "$loop" 2>/dev/null; rm -f "$img"
     cp "$console" results/ 2>/dev/null
-    modprobe xen-blkback 2>/dev/null  # our-backend.sh unloads it while ours serves
 }
 trap cleanup EXIT
 trap "exit 124" INT TERM

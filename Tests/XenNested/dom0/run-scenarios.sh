@@ -5,14 +5,14 @@
 #     SCENARIO <name> PASS|FAIL|TIMEOUT <seconds> s
 # Exits non-zero when any scenario did not pass. The list is scenarios.list when present.
 up() { cut -d' ' -f1 /proc/uptime; }
-SCENARIOS="xenstore grants events dom0-front domu-linux domu-ours domu-ours-order2"
+SCENARIOS="xenstore grants events serve-cycles dom0-front domu-linux domu-ours domu-ours-order2 domu-ours-nopersist"
 [ -f scenarios.list ] && SCENARIOS=$(cat scenarios.list)
 mkdir -p results
-# The probe runs from dom0's memory: executed from the 9p share, its pages are read again
+# The binaries run from dom0's memory: executed from the 9p share, their pages are read again
 # over 9p, slowly under emulation.
-PROBE=/run/xen-nested-probe BLK=/run/xen-nested-blk
-cp xen-nested-probe $PROBE; cp xen-nested-blk $BLK
-export PROBE BLK
+PROBE=/run/xen-nested-probe BLK=/run/xen-nested-blk BLKIF=/run/blkif BACKTRACER=/run/swift-backtrace-static
+cp xen-nested-probe $PROBE; cp xen-nested-blk $BLK; cp blkif $BLKIF; cp swift-backtrace-static $BACKTRACER
+export PROBE BLK BLKIF BACKTRACER
 echo "dom0: $(uname -r), $(xl info | awk '/^xen_version/ { print "Xen " $3 }'), uptime $(up) s"
 
 # scenario NAME: its command and its timeout (seconds).
@@ -21,9 +21,11 @@ scenario() {
         xenstore) echo "300 $PROBE xenstore" ;;
         grants)   echo "300 $PROBE grants" ;;
         events)   echo "300 $PROBE events" ;;
+        serve-cycles) echo "600 ./serve-cycles.sh" ;;
         domu-linux) echo "1200 ./domu-blk.sh linux" ;;
         domu-ours)  echo "1200 ./domu-blk.sh ours" ;;
         domu-ours-order2) echo "1200 env ORDER=2 ./domu-blk.sh ours" ;;
+        domu-ours-nopersist) echo "1200 env ORDER=2 TAG=-nopersist SERVE_OPTIONS=--no-persistent-grants ./domu-blk.sh ours" ;;
         dom0-front) echo "600 ./dom0-front.sh" ;;
         *)        echo "" ;;
     esac
