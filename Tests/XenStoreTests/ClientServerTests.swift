@@ -1,3 +1,5 @@
+import Foundation
+import Glibc
 import XCTest
 @testable import XenStore
 
@@ -23,6 +25,30 @@ final class ClientServerTests: XCTestCase {
         XCTAssertEqual(try client.read("/local/domain/0/relative"), "r", "a socket client is domain 0")
         XCTAssertThrowsError(try client.write("/big", String(repeating: "x", count: 5000))) {
             XCTAssertEqual(($0 as? XenStoreError)?.code, .E2BIG)
+        }
+    }
+
+    func testASilentStoreTimesOutAndAClosedOneFailsTheConnection() throws {
+        let path = NSTemporaryDirectory() + "silent-store-\(getpid()).sock"
+        let listener = try UnixSocket.listen(at: path)
+        defer {
+            close(listener)
+            unlink(path)
+        }
+        let client = try XenStoreClient(socketPath: path, timeout: .milliseconds(300))
+        defer { client.close() }
+        var accepted: Int32 = -1
+        for _ in 0..<400 where accepted < 0 {
+            accepted = accept(listener, nil, nil)
+            if accepted < 0 { usleep(5_000) }
+        }
+        XCTAssertGreaterThanOrEqual(accepted, 0, "the client's connection was never accepted")
+        let started = ContinuousClock.now
+        XCTAssertThrowsError(try client.read("/a")) { XCTAssertEqual($0 as? XenStoreError, .timedOut(after: .milliseconds(300))) }
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(3))
+        close(accepted)  // the store goes away: that is a connection failure, not a slow reply
+        XCTAssertThrowsError(try client.read("/a")) { error in
+            guard case .connection? = error as? XenStoreError else { return XCTFail("\(error)") }
         }
     }
 

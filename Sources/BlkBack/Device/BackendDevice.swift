@@ -118,12 +118,24 @@ public final class BackendDevice: @unchecked Sendable {  // safe: the driver and
             do {
                 try step(driver)
                 guard try store.readIfPresent(device.backendPath.appending("state")) != nil else { return }  // removed
+            } catch where Self.isTimeout(error) {
+                // A busy xenstored delays the handshake, nothing more: the rings keep serving and
+                // the next pass asks again. Only a lost connection ends the device.
+                statistics.storeTimeouts.add(1, ordering: .relaxed)
             } catch {
                 closeMessage.withLock { $0 = "the store failed: \(error)" }
                 return
             }
             _ = store.events.next(timeout: Self.pollInterval)
             _ = store.events.drain()
+        }
+    }
+
+    /// Whether `error` is a store call that got no reply in time (the connection still open).
+    private static func isTimeout(_ error: any Error) -> Bool {
+        switch error {
+        case XenStoreError.timedOut, XenBusError.store(.timedOut): true
+        default: false
         }
     }
 

@@ -16,6 +16,8 @@ public final class ServingStatistics: Sendable {
     public let storageFailures = Atomic<Int>(0)
     /// Wake-ups that found no request and were slowed down (an event flood).
     public let throttledWakes = Atomic<Int>(0)
+    /// Store calls of the control thread that got no reply in time (the device kept serving).
+    public let storeTimeouts = Atomic<Int>(0)
 
     /// Zeroed counters.
     public init() {}
@@ -24,6 +26,6 @@ public final class ServingStatistics: Sendable {
     public var summary: String {
         "answered=\(answered.load(ordering: .relaxed)) refused=\(refused.load(ordering: .relaxed)) "
             + "grant-failures=\(grantFailures.load(ordering: .relaxed)) storage-failures=\(storageFailures.load(ordering: .relaxed)) "
-            + "throttled-wakes=\(throttledWakes.load(ordering: .relaxed))"
+            + "throttled-wakes=\(throttledWakes.load(ordering: .relaxed)) store-timeouts=\(storeTimeouts.load(ordering: .relaxed))"
     }
 }

@@ -38,8 +38,9 @@ final class ReplyBoard: @unchecked Sendable {
         condition.broadcast()
     }
 
-    /// The reply to request `id`, waiting until `deadline`.
-    func wait(for id: UInt32, until deadline: Date) throws(XenStoreError) -> WireMessage {
+    /// The reply to request `id`, waiting `timeout` (until `deadline`).
+    /// - Throws: `.connection` once the connection is closed, `.timedOut` at the deadline.
+    func wait(for id: UInt32, timeout: Duration, until deadline: Date) throws(XenStoreError) -> WireMessage {
         condition.lock()
         defer {
             waiting.remove(id)
@@ -47,6 +48,7 @@ final class ReplyBoard: @unchecked Sendable {
         }
         while replies[id] == nil, closedReason == nil, condition.wait(until: deadline) {}
         if let reply = replies.removeValue(forKey: id) { return reply }
-        throw .connection(closedReason ?? "no reply before the deadline")
+        if let closedReason { throw .connection(closedReason) }
+        throw .timedOut(after: timeout)
     }
 }

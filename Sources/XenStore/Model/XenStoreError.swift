@@ -23,6 +23,9 @@ public enum XenStoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case transactionRetriesExhausted(attempts: Int)
     /// The connection to a xenstored failed or closed; `detail` describes how.
     case connection(String)
+    /// No reply came within the client's `timeout` (`after`); the connection stays open and a
+    /// late reply is dropped. A busy xenstored (one serving a whole host) can be this slow.
+    case timedOut(after: Duration)
     /// The peer sent something the protocol does not allow; `detail` describes it.
     case protocolViolation(String)
 
@@ -41,6 +44,7 @@ public enum XenStoreError: Error, Hashable, Sendable, CustomStringConvertible {
             return "\(path) = \"\(value)\" is not \(expected)"
         case .transactionRetriesExhausted(let n): return "transaction conflicted \(n) times"
         case .connection(let detail): return "connection: \(detail)"
+        case .timedOut(let after): return "no reply within \(after)"
         case .protocolViolation(let detail): return "protocol violation: \(detail)"
         }
     }
