@@ -19,7 +19,20 @@ public struct RequestLimits: Hashable, Sendable {
     }
     /// The sector no transfer may pass: the capacity, or `UInt64.max` when it is unknown (a disk
     /// of 2^64 − 1 sectors and an unknown size check the same).
-    @usableFromInline private(set) var sectorLimit: UInt64
+    @usableFromInline private(set) var sectorLimit: UInt64 {
+        didSet { exactRangeThreshold = Self.exactRangeThreshold(sectorLimit: sectorLimit) }
+    }
+    /// The first sector from which a transfer's range is checked exactly: any transfer that
+    /// starts below it ends within ``sectorLimit`` however many segments it has (at most
+    /// ``indirectSegmentCeiling``, 8 sectors each), so decoding checks its range with one compare.
+    /// 0 (every range checked exactly) when the disk is smaller than the largest transfer.
+    @usableFromInline private(set) var exactRangeThreshold: UInt64
+
+    /// ``exactRangeThreshold`` for a `sectorLimit`.
+    static func exactRangeThreshold(sectorLimit: UInt64) -> UInt64 {
+        let largest = UInt64(indirectSegmentCeiling) * UInt64(Sector.perPage)
+        return sectorLimit >= largest ? sectorLimit - largest + 1 : 0
+    }
 
     /// Most segments an indirect request can name: 8 pages of 512.
     public static let indirectSegmentCeiling = IndirectRequestView.grantCapacity * IndirectRequestView.segmentsPerPage
@@ -30,7 +43,9 @@ public struct RequestLimits: Hashable, Sendable {
         precondition((0...Self.indirectSegmentCeiling).contains(maximumIndirectSegments), "maximumIndirectSegments outside 0...4096")
         self.maximumSegments = maximumSegments
         self.maximumIndirectSegments = maximumIndirectSegments
-        self.sectorLimit = capacity?.rawValue ?? .max
+        let sectorLimit = capacity?.rawValue ?? .max
+        self.sectorLimit = sectorLimit
+        self.exactRangeThreshold = Self.exactRangeThreshold(sectorLimit: sectorLimit)
     }
 }
 

@@ -124,9 +124,10 @@ extension BlkifRequest {
     /// more are read two to a 16-byte load, in 16-bit lanes (``Segment/pairDefects(at:)``): the
     /// pair that ends with the last segment, then every pair from `first` before it, so that an
     /// odd count reads one segment twice rather than a byte past the last (a loop with no tail
-    /// to finish one segment at a time, and no branch on the count's parity). The range is first
-    /// checked against the most a request can transfer (8 sectors a segment); only when that
-    /// bound does not fit are the sectors summed exactly. Any failure is diagnosed out of line.
+    /// to finish one segment at a time, and no branch on the count's parity). The range takes one
+    /// compare: a transfer that starts below ``RequestLimits/exactRangeThreshold`` fits whatever
+    /// its segments (no caller passes more than 4096, 8 sectors each); only nearer the end of
+    /// the disk are the sectors summed exactly. Any failure is diagnosed out of line.
     @inlinable @inline(__always)
     static func validate(
         segmentsAt first: UnsafeRawPointer, count: Int, id: RequestID, operation: Operation, sector: Sector, limits: RequestLimits
@@ -147,9 +148,7 @@ extension BlkifRequest {
         guard defects < UInt16(Sector.perPage) else {
             throw RequestError.invalidSegment(in: first, count: count, id: id, operation: operation)
         }
-        let most = UInt64(truncatingIfNeeded: count) &* UInt64(Sector.perPage)  // safe: at most 4096 × 8
-        let (last, overflow) = sector.rawValue.addingReportingOverflow(most)
-        if overflow || last > limits.sectorLimit {
+        if sector.rawValue >= limits.exactRangeThreshold {
             try checkRange(segmentsAt: first, count: count, id: id, operation: operation, sector: sector, limits: limits)
         }
     }

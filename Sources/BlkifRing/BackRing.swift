@@ -124,7 +124,7 @@ public struct BackRing: ~Copyable {
     ///   request's segment blocks run past it.
     /// - Throws: ``RingError/requestPastProducer(at:entries:published:)`` when they still do,
     ///   or the errors of ``SharedRing/validatedRequestProducer(responsesProduced:consumed:)``.
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline  // `@inline(__always)` is not honoured for this typed-throws function in every loop
     static func copyRequest(
         at consumer: RingIndex, published: inout RingIndex, from shared: SharedRing, into copy: UnsafeMutableRawPointer,
         responsesProduced: RingIndex, abi: ABI, limits: RequestLimits
@@ -286,19 +286,50 @@ public struct BackRing: ~Copyable {
     mutating func serveBatch(with responder: inout some RequestResponder, limit: Int, abi: ABI) throws(RingError) -> ServedRequests {
         // The state lives in locals for the loop (stores into the ring cannot alias them) and is
         // written back once.
-        let shared = self.shared, copy = self.copy, limits = self.limits
         var consumer = requestConsumer, producer = responseProducer, published = requestsSeen
         var served = 0
         var failure: RingError?
         // The responder's state too: a local copy can live in registers, the caller's cannot.
         var answering = responder
         defer { responder = answering }
+        // With every consumed request answered (a backend that answers as it goes), each response
+        // goes where its request was, and the response index needs no register of its own.
+        if consumer == producer {
+            Self.serveLoop(
+                answering: &answering, consumer: &consumer, producer: &producer, published: &published, served: &served,
+                failure: &failure, limit: limit, shared: shared, copy: copy, limits: limits, abi: abi, inPlace: true)
+        } else {
+            Self.serveLoop(
+                answering: &answering, consumer: &consumer, producer: &producer, published: &published, served: &served,
+                failure: &failure, limit: limit, shared: shared, copy: copy, limits: limits, abi: abi, inPlace: false)
+        }
+        _requestConsumer = consumer
+        _responseProducer = producer
+        requestsSeen = published
+        let decision = producer == responsesPublished ? NotifyDecision.noNotification : pushResponses()
+        if let failure { throw failure }
+        return ServedRequests(count: served, notify: decision)
+    }
+
+    /// The requests of ``serveBatch(with:limit:abi:)``, each copied, answered and its response
+    /// written, until none is published, `limit` are served or one fails (`failure`).
+    ///
+    /// - Parameter inPlace: whether `producer` equals `consumer` (a constant): then it still
+    ///   does after each request, which occupies as many response entries as request entries,
+    ///   so each response is written in its request's slot and `producer` is set once, at the end.
+    @_transparent @usableFromInline  // as serveBatch
+    static func serveLoop(
+        answering: inout some RequestResponder, consumer: inout RingIndex, producer: inout RingIndex,
+        published: inout RingIndex, served: inout Int, failure: inout RingError?, limit: Int, shared: SharedRing,
+        copy: UnsafeMutableRawPointer, limits: RequestLimits, abi: ABI, inPlace: Bool
+    ) {
         while consumer != published, served < limit {
             Self.prefetchRequest(at: consumer.advanced(by: Self.prefetchDistance), before: published, after: consumer, in: shared, abi: abi)
+            let slot = shared.slot(consumer, entrySize: abi.layout.entrySize)
             let copied: (entries: Int, echo: Operation)
             do {
                 copied = try Self.copyRequest(
-                    at: consumer, published: &published, from: shared, into: copy, responsesProduced: producer,
+                    at: consumer, published: &published, from: shared, into: copy, responsesProduced: inPlace ? consumer : producer,
                     abi: abi, limits: limits)
             } catch {
                 failure = error
@@ -308,17 +339,16 @@ public struct BackRing: ~Copyable {
             let request = RequestCopy(copy, entryCount: copied.entries, echoing: copied.echo, abi: abi, limits: limits)
             let status = answering.respond(to: request)
             let header = request.header
-            ResponseView(shared.slot(producer, entrySize: abi.layout.entrySize), abi: abi)
+            ResponseView(inPlace ? slot : shared.slot(producer, entrySize: abi.layout.entrySize), abi: abi)
                 .write(id: header.id, operation: header.operation, status: status)
-            producer = producer.advanced(by: UInt32(truncatingIfNeeded: copied.entries))
+            if !inPlace {
+                producer = producer.advanced(by: UInt32(truncatingIfNeeded: copied.entries))
+            }
             served &+= 1
         }
-        _requestConsumer = consumer
-        _responseProducer = producer
-        requestsSeen = published
-        let decision = producer == responsesPublished ? NotifyDecision.noNotification : pushResponses()
-        if let failure { throw failure }
-        return ServedRequests(count: served, notify: decision)
+        if inPlace {
+            producer = consumer
+        }
     }
 
     /// Requests ahead of the one being copied whose header is prefetched (measured: 4 beats 8 and

@@ -158,6 +158,36 @@ final class DecodingErrorTests: ABITestCase {
         }
     }
 
+    /// A transfer's range is checked with one compare far from the end of the disk and summed
+    /// exactly near it (within the largest transfer, 4096 segments of 8 sectors): either way it
+    /// fits exactly when its last sector is the disk's, for every count and on either side of
+    /// the bound, also after the capacity changes.
+    func testTransferRangeIsExactOnBothSidesOfTheOneCompareBound() {
+        let largest = UInt64(RequestLimits.indirectSegmentCeiling) * 8
+        for abi in abis {
+            for capacity in [UInt64(1000), largest - 1, largest, largest + 1, 1 << 20] {
+                var limits = RequestLimits(maximumSegments: 255, capacity: Sector(capacity / 2))
+                limits.capacity = Sector(capacity)  // the bound follows the capacity
+                for count in [1, 2, 11, 12, 64, 255] {
+                    let segments = Array(repeating: Segment(grant: GrantRef(1), firstSector: 1, lastSector: 6), count: count)
+                    let sectors = UInt64(count) * 6
+                    guard capacity >= sectors else { continue }
+                    let bound = capacity >= largest ? capacity - largest + 1 : 0
+                    for sector in Set([0, bound &- 1, bound, bound + 1, capacity - sectors, capacity - sectors + 1]) where sector <= capacity {
+                        let memory = request(abi, .write, segments: segments, sector: sector)
+                        if sector + sectors <= capacity {
+                            XCTAssertNoThrow(try BlkifRequest.decode(memory.bytes, abi: abi, limits: limits), "\(abi) \(capacity) \(count) \(sector)")
+                        } else {
+                            XCTAssertEqual(decodeError(memory, abi: abi, limits: limits)?.reason,
+                                           .beyondCapacity(sector: Sector(sector), count: sectors, capacity: Sector(capacity)),
+                                           "\(abi) \(capacity) \(count) \(sector)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     func testTransferPastTheEndOfTheDiskIsRefusedNamingTheRange() {
         for abi in abis {
             let memory = request(abi, .read, segments: [Segment(grant: GrantRef(1)), Segment(grant: GrantRef(2))], sector: 985)

@@ -41,6 +41,40 @@ final class ServeRequestsTests: XCTestCase {
         }
     }
 
+    /// With requests taken and not yet answered (`rsp_prod_pvt` behind `req_cons`), a batch
+    /// writes its responses from `rsp_prod_pvt` on, not in its requests' slots, and the answers
+    /// still owed follow them.
+    func testABatchAfterUnansweredRequestsWritesItsResponsesFromTheResponseProducer() throws {
+        for abi in [ABI.x86_64, .x86_32] {
+            let ring = try TestRing(abi: abi, pages: 1, start: RingIndex(UInt32.max - 5))
+            for id in 0..<7 { XCTAssertTrue(ring.write(id: id, segments: Checker.segments(id))) }  // 1, 1, 11, 64, 12, 1, 30
+            _ = ring.front.pushRequests()
+            var checker = Checker()
+            var owed: [Response] = []
+            var owedEntries: [Int] = []
+            for _ in 0..<4 {
+                let copy = try XCTUnwrap(try ring.back.takeRequest(), "\(abi)")
+                checker.check(copy)
+                owed.append(Response(id: copy.header.id, operation: copy.header.operation, status: .okay))
+                owedEntries.append(copy.entryCount)
+            }
+            XCTAssertEqual(try ring.back.serveRequests(with: &checker).count, 3, "\(abi)")
+            let entries = (0..<7).map { abi.entriesForSegments(Checker.segments($0)) }
+            XCTAssertEqual(ring.back.responseProducer, RingIndex(UInt32.max - 5).advanced(by: UInt32(entries[4...].reduce(0, +))), "\(abi)")
+            for (response, count) in zip(owed, owedEntries) { ring.back.writeResponse(response, entries: count) }
+            _ = ring.back.pushResponses()
+            var answered: [Int] = []
+            while let response = try ring.front.takeResponse(entries: { entries[Int($0.id.rawValue)] }) {
+                let id = Int(response.id.rawValue)
+                XCTAssertEqual(response, Response(id: RequestID(UInt64(id)), operation: Checker.operation(id), status: .okay), "\(abi)")
+                answered.append(id)
+            }
+            XCTAssertEqual(answered, [4, 5, 6, 0, 1, 2, 3], "\(abi)")
+            XCTAssertEqual(checker.mismatches, 0, "\(abi)")
+            XCTAssertEqual(ring.front.freeRequests, ring.geometry.entryCount, "\(abi)")
+        }
+    }
+
     func testNothingPublishedServesNothingAndLeavesTheHeaderAlone() throws {
         let ring = try TestRing(abi: .x86_32, pages: 1)
         let header = Array(UnsafeRawBufferPointer(start: ring.memory, count: RingGeometry.headerSize))
