@@ -18,7 +18,7 @@ struct RowOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Only this workload: 1seg, 11seg, 64seg (11 + 53 segments in segment blocks), discard, or mixed.",
-        discussion: "Default: 1seg, 11seg, 64seg and discard. mixed: request i has operation i & 1, 1 + (i mod 11) segments, id i, sector 8i, segment j gref i + j, sectors 0-7."))
+        discussion: "Default: all five. mixed: request i has operation i & 1, 1 + (i mod 11) segments, id i, sector 8i, segment j gref i + j, sectors 0-7."))
     var workload: WorkloadKind?
 
     @Option(help: ArgumentHelp(
@@ -50,7 +50,7 @@ struct RowOptions: ParsableArguments {
         let abis = abi.map { [$0] } ?? [.native, .x86_32]
         let pageCounts = pages.map { [$0] } ?? (quick ? [1] : [1, 4, 16])
         let workloads = workload.map { [$0] }
-            ?? (quick ? [.oneSegment, .segmentBlocks, .mixed] : [.oneSegment, .elevenSegments, .segmentBlocks, .discard])
+            ?? (quick ? [.oneSegment, .segmentBlocks, .mixed] : [.oneSegment, .elevenSegments, .segmentBlocks, .discard, .mixed])
         let modes = mode.map { [$0] } ?? WaitMode.tableModes
         return abis.flatMap { abi in
             pageCounts.flatMap { pages in
