@@ -39,5 +39,7 @@ final class HostileFrontendTests: XCTestCase {
         let throttled = victimSummary.split(separator: " ").first { $0.hasPrefix("throttled-wakes=") }
             .flatMap { Int($0.dropFirst("throttled-wakes=".count).prefix { $0.isNumber }) } ?? 0
         XCTAssertGreaterThan(throttled, 0, "the flood was not throttled: \(backend.text)")
+        // The summary names the first refusal: the unknown operation the hostile frontend sent first.
+        XCTAssertTrue(victimSummary.contains("first-refusal=\"") && victimSummary.contains("99"), String(victimSummary))
     }
 }

@@ -38,14 +38,16 @@ final class RequestExecutor: @unchecked Sendable {  // safe: immutable; the cach
         do {
             request = try copy.decode()
         } catch {
-            statistics.refused.add(1, ordering: .relaxed)
+            statistics.refuse("\(error)")
             (slot.id, slot.operation) = (error.id, error.operation)
             slot.work = .answered(error.status)
             return
         }
         (slot.id, slot.operation) = (request.id, request.operation)
         slot.work = work(for: request, slot: slot)
-        if case .answered(let status) = slot.work, status != .okay { statistics.refused.add(1, ordering: .relaxed) }
+        if case .answered(let status) = slot.work, status != .okay {
+            statistics.refuse("request \(request.id.rawValue) (\(request.operation)) answered \(status)")
+        }
     }
 
     /// What `request` asks; a write of data to a read-only disk is answered with an error.
@@ -115,8 +117,9 @@ final class RequestExecutor: @unchecked Sendable {  // safe: immutable; the cach
         }
         defer { try? mapper.unmap(pages) }
         let source = UnsafeRawBufferPointer(start: pages.base, count: pages.byteCount)
-        guard let list = try? indirect.segments(copying: source, into: slot.indirectCopy) else {
-            statistics.refused.add(1, ordering: .relaxed)
+        let list: SegmentList
+        do { list = try indirect.segments(copying: source, into: slot.indirectCopy) } catch {
+            statistics.refuse("\(error)")
             return false
         }
         slot.segmentCount = list.count

@@ -18,14 +18,25 @@ public final class ServingStatistics: Sendable {
     public let throttledWakes = Atomic<Int>(0)
     /// Store calls of the control thread that got no reply in time (the device kept serving).
     public let storeTimeouts = Atomic<Int>(0)
+    /// What the first refused request was and why (later ones are only counted).
+    public var firstRefusal: String? { firstRefusalText.withLock { $0 } }
+    private let firstRefusalText = Mutex<String?>(nil)
 
     /// Zeroed counters.
     public init() {}
+
+    /// Counts a refused request; the first one's `description` is kept for the summary.
+    func refuse(_ description: @autoclosure () -> String) {
+        guard refused.add(1, ordering: .relaxed).oldValue == 0 else { return }
+        let text = description()
+        firstRefusalText.withLock { $0 = text }
+    }
 
     /// One line for logs: every counter by name.
     public var summary: String {
         "answered=\(answered.load(ordering: .relaxed)) refused=\(refused.load(ordering: .relaxed)) "
             + "grant-failures=\(grantFailures.load(ordering: .relaxed)) storage-failures=\(storageFailures.load(ordering: .relaxed)) "
             + "throttled-wakes=\(throttledWakes.load(ordering: .relaxed)) store-timeouts=\(storeTimeouts.load(ordering: .relaxed))"
+            + (firstRefusal.map { " first-refusal=\"\($0)\"" } ?? "")
     }
 }
