@@ -155,11 +155,14 @@ extension BlkifRequest {
 
     /// The exact range check of ``validate(segmentsAt:count:id:operation:sector:limits:)`` for a
     /// transfer near the end of the disk (or of the 64-bit sector space): sums the sectors of
-    /// every (already validated) segment.
+    /// every (already validated) segment. A transfer of no segments (a flush or barrier without
+    /// data) moves nothing and has no range: its sector is not checked, as Linux's blkback does
+    /// not, and Linux's blkfront sends its empty flushes at sector 2^64 − 1.
     @usableFromInline @inline(never)
     static func checkRange(
         segmentsAt first: UnsafeRawPointer, count: Int, id: RequestID, operation: Operation, sector: Sector, limits: RequestLimits
     ) throws(RequestError) {
+        guard count > 0 else { return }
         var sectors: UInt64 = 0
         for index in 0..<count {
             sectors += UInt64(Segment(at: first + index * BlkifLayout.segmentSize).sectorCount)
