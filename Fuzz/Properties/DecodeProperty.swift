@@ -52,7 +52,9 @@ enum DecodeProperty {
             require(abi.layout.requestSegments + transfer.segments.count * BlkifLayout.segmentSize <= bytes.count,
                     "\(transfer.segments.count) segments in a \(bytes.count)-byte copy")
             require(transfer.segments.allSatisfy(\.isValid), "an invalid segment validated")
-            require(limits.contains(transfer.sector, count: UInt64(transfer.segments.sectorCount)), "transfer past the disk")
+            // A transfer without data (an empty flush or barrier) has no range, whatever its sector.
+            require(transfer.segments.count == 0 || limits.contains(transfer.sector, count: UInt64(transfer.segments.sectorCount)),
+                    "transfer past the disk")
         case .discard(let discard):
             require(bytes[0] == Operation.discard.rawValue, "a discard from operation \(bytes[0])")
             require(discard.sectorCount > 0 && limits.contains(discard.sector, count: discard.sectorCount), "discard past the disk")
