@@ -9,8 +9,7 @@ our_backend_attach() {
     # Our devices live under backend/blkif/, which dom0's kernel xen-blkback (watching
     # backend/vbd/) leaves alone: both backends stay loaded, as with QEMU's qdisk.
     say "xen-blkback $(grep -q '^xen_blkback ' /proc/modules && echo 'loaded' || echo 'not loaded') beside ours"
-    # a crash prints a backtrace, unwound through libc
-    SWIFT_BACKTRACE=enable=yes,interactive=no,unwind=precise,limit=none,swift-backtrace=${BACKTRACER:-./swift-backtrace-static} \
+    SWIFT_BACKTRACE=${SERVE_BACKTRACE:-} \
         $BLKIF serve --platform xen --frontend-domain "$1" --device 51712 --max-ring-pages "${RING_PAGES:-16}" ${SERVE_OPTIONS:-} "$2" \
         > "$serve_log" 2>&1 &
     serve_pid=$!

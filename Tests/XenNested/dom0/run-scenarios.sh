@@ -10,9 +10,11 @@ SCENARIOS="xenstore grants events serve-cycles dom0-front domu-linux domu-ours d
 mkdir -p results
 # The binaries run from dom0's memory: executed from the 9p share, their pages are read again
 # over 9p, slowly under emulation.
-PROBE=/run/xen-nested-probe BLK=/run/xen-nested-blk BLKIF=/run/blkif BACKTRACER=/run/swift-backtrace-static
-cp xen-nested-probe $PROBE; cp xen-nested-blk $BLK; cp blkif $BLKIF; cp swift-backtrace-static $BACKTRACER
-export PROBE BLK BLKIF BACKTRACER
+PROBE=/run/xen-nested-probe BLK=/run/xen-nested-blk BLKIF=/run/blkif
+cp xen-nested-probe $PROBE; cp xen-nested-blk $BLK; cp blkif $BLKIF; cp swift-backtrace-static /run/
+# SWIFT_BACKTRACE for our backend's runs: a crash prints a backtrace, unwound through libc
+SERVE_BACKTRACE=enable=yes,interactive=no,unwind=precise,limit=none,swift-backtrace=/run/swift-backtrace-static
+export PROBE BLK BLKIF SERVE_BACKTRACE
 echo "dom0: $(uname -r), $(xl info | awk '/^xen_version/ { print "Xen " $3 }'), uptime $(up) s"
 
 # scenario NAME: its command and its timeout (seconds).

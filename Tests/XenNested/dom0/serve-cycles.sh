@@ -19,7 +19,7 @@ backpath=/local/domain/0/backend/blkif/0/$devid
 i=1
 while [ $i -le "$CYCLES" ]; do
     log=results/serve-cycle-$i.log
-    SWIFT_BACKTRACE=enable=yes,interactive=no,unwind=precise,limit=none,swift-backtrace=${BACKTRACER:-./swift-backtrace-static} \
+    SWIFT_BACKTRACE=${SERVE_BACKTRACE:-} \
         $BLKIF serve --platform xen --frontend-domain 0 --device $devid $img > $log 2>&1 &
     pid=$!
     n=0
