@@ -113,7 +113,7 @@ struct ResponseChecker<W: WorkloadShape, A: ABIChoice>: ResponseHandler {
     @inline(__always)
     mutating func handle(_ response: Response) -> Bool {
         let i = next
-        guard response.id.rawValue == UInt64(i), response.operation == W.operation(i), response.status == .okay else {
+        guard response.id.rawValue == UInt64(truncatingIfNeeded: i), response.operation == W.operation(i), response.status == .okay else {
             mismatch(response, expected: i)
             failed = true
             return false
@@ -160,7 +160,7 @@ struct Sampler {
     /// Records the round trip of request `id` if it is sampled.
     @inline(__always)
     mutating func answered(_ id: Int) {
-        guard id & (every - 1) == 0, count < samples.count else { return }
+        guard id & (every &- 1) == 0, count < samples.count else { return }
         samples[count] = monotonicNanoseconds() - stamps[id & (RunContext.stampSlots - 1)]
         count += 1
     }

@@ -111,6 +111,13 @@ struct WorkloadSegments: RandomAccessCollection {
 
     @inlinable
     subscript(j: Int) -> Segment { workloadSegment(request: request, j) }
+
+    /// The next position, unchecked as Array's (the default checks it against the bounds on
+    /// every step of the writer's loop).
+    @inlinable func index(after j: Int) -> Int { j &+ 1 }
+
+    /// The previous position, unchecked as Array's.
+    @inlinable func index(before j: Int) -> Int { j &- 1 }
 }
 
 /// Segment `j` of request `i` in every workload: gref `i + j`, sectors 0...7.
@@ -145,7 +152,7 @@ enum DiscardWorkload: WorkloadShape {
 
 /// `mixed`: operation `i & 1`, `1 + (i mod 11)` segments.
 enum MixedWorkload: WorkloadShape {
-    @inline(__always) static func segments(_ i: Int) -> Int { 1 + i % 11 }
+    @inline(__always) static func segments(_ i: Int) -> Int { 1 + Int(UInt(bitPattern: i) % 11) }
     @inline(__always) static func operation(_ i: Int) -> Operation { Operation(rawValue: UInt8(i & 1)) }
 }
 

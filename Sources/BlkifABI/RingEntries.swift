@@ -135,32 +135,45 @@ public struct RingEntries {
         precondition(count >= abi.entriesForSegments(segmentCount), "the run is too short for its segment blocks")
         let header = request
         header.writeHeader(operation: operation, segmentCount: UInt8(segmentCount), handle: handle, id: id, sector: sector)
-        var iterator = segments.makeIterator()
-        var index = 0
-        while index < ABI.segmentsPerHeader, let segment = iterator.next() {
-            header.setSegment(index, to: segment)
-            index += 1
+        // The header's segments: an odd count's first alone, then the rest two to a 16-byte store.
+        let inHeader = min(segmentCount, ABI.segmentsPerHeader)
+        let first = header.pointer + abi.layout.requestSegments
+        var position = segments.startIndex
+        var index = inHeader & 1
+        if index != 0 {
+            header.setSegment(0, to: segments[position])
+            segments.formIndex(after: &position)
+        }
+        while index < inHeader {
+            let even = segments[position]
+            segments.formIndex(after: &position)
+            let odd = segments[position]
+            segments.formIndex(after: &position)
+            // safe: index + 1 < 11, inside the header entry.
+            (first + index &* BlkifLayout.segmentSize).storeBytes(
+                of: SIMD2(even.packed.littleEndian, odd.packed.littleEndian), as: SIMD2<UInt64>.self)
+            index &+= 2
         }
         if segmentCount > ABI.segmentsPerHeader {
-            writeBlocks(from: &iterator, count: segmentCount - index)
+            writeBlocks(segments, from: position, count: segmentCount - ABI.segmentsPerHeader)
         }
     }
 
-    /// Fills segment blocks 1, 2, … in order with the next `count` segments: no division per
-    /// segment.
+    /// Fills segment blocks 1, 2, … in order with the `count` segments of `segments` from
+    /// `start`: no division per segment.
     @inlinable
-    func writeBlocks<Segments: IteratorProtocol<Segment>>(from iterator: inout Segments, count: Int) {
+    func writeBlocks<Segments: Collection<Segment>>(_ segments: Segments, from start: Segments.Index, count: Int) {
+        var position = start
         var left = count
         var entryIndex = 1
         while left > 0 {
             let block = SegmentBlockView(entry(entryIndex), abi: abi)
-            var slot = 0
-            while slot < block.capacity, let segment = iterator.next() {
-                block.setSegment(slot, to: segment)
-                slot += 1
+            let filled = min(left, block.capacity)
+            for slot in 0..<filled {
+                block.setSegment(slot, to: segments[position])
+                segments.formIndex(after: &position)
             }
-            guard slot > 0 else { return }  // the collection had fewer elements than its count
-            left -= slot
+            left -= filled
             entryIndex += 1
         }
     }
