@@ -77,11 +77,13 @@ fuzz-smoke: fuzz-build
 $(addprefix fuzz-merge-,$(FUZZ_TARGETS)): fuzz-merge-%: $(FUZZ_BUILD)/fuzz-%
 	$(FUZZ_ASAN) $< -set_cover_merge=1 Fuzz/Corpus/$* $(FUZZ_BUILD)/corpus/$*
 
-# One static library per module, instrumented for coverage and the address sanitizer.
+# One static library per module, instrumented for coverage and the address sanitizer. Each is
+# removed before it is made again: the archiver adds to an existing archive, and an object of an
+# earlier build left beside the new one is a duplicate symbol at link time.
 fuzz_sources = $(shell find Sources/$(1) -name '*.swift' 2>/dev/null)
 
 $(FUZZ_MODULES)/libBlkifABI.a: $(call fuzz_sources,BlkifABI) $(FUZZ_MODULES)/libCBlkifSystem.a
-	$(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name BlkifABI -I $(FUZZ_MODULES)/CBlkifSystem \
+	rm -f $@ && $(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name BlkifABI -I $(FUZZ_MODULES)/CBlkifSystem \
 	    -emit-module -emit-module-path $(FUZZ_MODULES)/BlkifABI.swiftmodule -emit-library -static -o $@ $(call fuzz_sources,BlkifABI)
 
 $(FUZZ_MODULES)/libCBlkifSystem.a: Sources/CBlkifSystem/futex.c Sources/CBlkifSystem/include/CBlkifSystem.h
@@ -92,16 +94,16 @@ $(FUZZ_MODULES)/libCBlkifSystem.a: Sources/CBlkifSystem/futex.c Sources/CBlkifSy
 	rm -f $@ && ar rcs $@ $(FUZZ_MODULES)/futex.o
 
 $(FUZZ_MODULES)/libBlkifRing.a: $(call fuzz_sources,BlkifRing) $(FUZZ_MODULES)/libBlkifABI.a $(FUZZ_MODULES)/libCBlkifSystem.a
-	$(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name BlkifRing -I $(FUZZ_MODULES) -I $(FUZZ_MODULES)/CBlkifSystem \
+	rm -f $@ && $(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name BlkifRing -I $(FUZZ_MODULES) -I $(FUZZ_MODULES)/CBlkifSystem \
 	    -emit-module -emit-module-path $(FUZZ_MODULES)/BlkifRing.swiftmodule -emit-library -static -o $@ $(call fuzz_sources,BlkifRing)
 
 $(FUZZ_MODULES)/libXenStore.a: $(call fuzz_sources,XenStore)
 	@mkdir -p $(FUZZ_MODULES)
-	$(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name XenStore -emit-module -emit-module-path $(FUZZ_MODULES)/XenStore.swiftmodule \
+	rm -f $@ && $(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name XenStore -emit-module -emit-module-path $(FUZZ_MODULES)/XenStore.swiftmodule \
 	    -emit-library -static -o $@ $^
 
 $(FUZZ_MODULES)/libXenBus.a: $(call fuzz_sources,XenBus) $(FUZZ_MODULES)/libXenStore.a $(FUZZ_MODULES)/libBlkifABI.a
-	$(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name XenBus -I $(FUZZ_MODULES) -I $(FUZZ_MODULES)/CBlkifSystem \
+	rm -f $@ && $(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name XenBus -I $(FUZZ_MODULES) -I $(FUZZ_MODULES)/CBlkifSystem \
 	    -emit-module -emit-module-path $(FUZZ_MODULES)/XenBus.swiftmodule -emit-library -static -o $@ $(call fuzz_sources,XenBus)
 
 $(FUZZ_MODULES)/libCXenPlatform.a: Sources/CXenPlatform/platform.c Sources/CXenPlatform/include/CXenPlatform.h
@@ -113,11 +115,11 @@ $(FUZZ_MODULES)/libCXenPlatform.a: Sources/CXenPlatform/platform.c Sources/CXenP
 
 $(FUZZ_MODULES)/libXenPlatform.a: $(call fuzz_sources,XenPlatform) $(FUZZ_MODULES)/libCXenPlatform.a \
         $(FUZZ_MODULES)/libBlkifRing.a $(FUZZ_MODULES)/libXenStore.a
-	$(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name XenPlatform -I $(FUZZ_MODULES) -I $(FUZZ_MODULES)/CBlkifSystem -I $(FUZZ_MODULES)/CXenPlatform \
+	rm -f $@ && $(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name XenPlatform -I $(FUZZ_MODULES) -I $(FUZZ_MODULES)/CBlkifSystem -I $(FUZZ_MODULES)/CXenPlatform \
 	    -emit-module -emit-module-path $(FUZZ_MODULES)/XenPlatform.swiftmodule -emit-library -static -o $@ $(call fuzz_sources,XenPlatform)
 
 $(FUZZ_MODULES)/libBlkBack.a: $(call fuzz_sources,BlkBack) $(FUZZ_MODULES)/libXenPlatform.a $(FUZZ_MODULES)/libXenBus.a
-	$(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name BlkBack -I $(FUZZ_MODULES) -I $(FUZZ_MODULES)/CBlkifSystem -I $(FUZZ_MODULES)/CXenPlatform \
+	rm -f $@ && $(FUZZ_SWIFTC) $(FUZZ_FLAGS) -module-name BlkBack -I $(FUZZ_MODULES) -I $(FUZZ_MODULES)/CBlkifSystem -I $(FUZZ_MODULES)/CXenPlatform \
 	    -emit-module -emit-module-path $(FUZZ_MODULES)/BlkBack.swiftmodule -emit-library -static -o $@ $(call fuzz_sources,BlkBack)
 
 # A target: its property (Fuzz/Properties, shared with the corpus replay tests), its
