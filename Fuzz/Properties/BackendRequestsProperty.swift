@@ -10,13 +10,16 @@ import XenStore
 /// taken off a real ring, against a disk held in memory (`FuzzDisk`) and a grant table that
 /// maps pages as exact-size heap blocks and refuses some references (`FuzzGrants`). The input
 /// picks the ABI, the negotiated limits, the disk (its size, read-only or not, discard or not),
-/// persistent grants or not, the grant table's batch size and refusals, then up to 20 ring
-/// entries of request bytes, consumed request by request as a backend does.
+/// persistent grants or not, pages mapped or copied (the copying data path), the grant table's
+/// batch size and refusals, then up to 20 ring entries of request bytes, consumed request by
+/// request as a backend does.
 ///
 /// Properties: no trap; the disk is never asked for a byte outside it, a write never reaches a
 /// read-only disk, and every `iovec` lies inside the pages mapped for it (the disk touches every
 /// byte of each); every page mapped for a request is unmapped after it (without persistent
-/// grants); each request gets a status, `okay` only for a request that decodes.
+/// grants), and copying maps none; every grant copy stays inside its page (the fake page is an
+/// exact-size block) and the slot's buffer; each request gets a status, `okay` only for a
+/// request that decodes.
 enum BackendRequestsProperty {
     /// Runs the property on one input.
     static func check(_ data: UnsafeRawBufferPointer) {
@@ -27,11 +30,13 @@ enum BackendRequestsProperty {
                             discard: input.bool() ? StorageDiscard(granularity: 512 << UInt32(input.byte() % 4), secure: input.bool()) : nil)
         var limits = input.limits()
         limits.capacity = Sector(sectors)  // as BackendDevice negotiates it (DiskProperties.requestLimits)
-        let refusal = UInt32(input.byte() % 16)
+        let grantChoice = input.byte()
+        let refusal = UInt32(grantChoice % 16), copying = grantChoice & 0x10 != 0
         let grants = FuzzGrants(maximumBatch: input.int(in: 1...16)) { refusal != 0 && $0.rawValue % 16 == refusal }
-        let executor = RequestExecutor(storage: disk, mapper: grants, granter: DomainID(1),
-                                       persistentGrants: input.bool() ? input.int(in: 1...8) : nil, statistics: ServingStatistics())
-        let slot = RequestSlot(segmentCapacity: max(limits.maximumSegments, limits.maximumIndirectSegments))
+        let persistent = input.bool() ? input.int(in: 1...8) : nil
+        let executor = RequestExecutor(storage: disk, mapper: grants, copier: copying ? grants : nil, granter: DomainID(1),
+                                       persistentGrants: copying ? nil : persistent, statistics: ServingStatistics())
+        let slot = RequestSlot(segmentCapacity: max(limits.maximumSegments, limits.maximumIndirectSegments), copying: copying)
         let ring = FuzzRing(pages: 1, abi: abi)
         var front = FrontRing(initializing: ring.base, geometry: ring.geometry, startingAt: RingIndex(UInt32.max - 3))
         let written = input.rest()
@@ -53,6 +58,7 @@ enum BackendRequestsProperty {
             let status = executor.perform(slot)
             require(status != .okay || decodes, "okay for a request that does not decode")
             if executor.cache == nil { require(grants.mapped.isEmpty, "\(grants.mapped.count) mappings left after a request") }
+            if copying { require(grants.mappings == 0, "the copying path mapped \(grants.mappings) pages") }
         }
     }
 }

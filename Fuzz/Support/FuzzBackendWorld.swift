@@ -67,6 +67,8 @@ final class FuzzGrants: GrantMapping, @unchecked Sendable {  // safe: one thread
     let maximumBatch: Int
     /// Mappings not yet unmapped, by base address.
     private(set) var mapped: [UnsafeMutableRawPointer: Int] = [:]
+    /// Calls of ``map(_:grantedBy:access:)`` that mapped something.
+    private(set) var mappings = 0
     private let refused: (GrantRef) -> Bool
 
     /// Grants mapped at most `maximumBatch` at a time, refusing the references `refused` picks.
@@ -85,11 +87,32 @@ final class FuzzGrants: GrantMapping, @unchecked Sendable {  // safe: one thread
         let base = UnsafeMutableRawPointer.allocate(byteCount: refs.count * GrantPage.size, alignment: GrantPage.size)
         base.initializeMemory(as: UInt8.self, repeating: 0x6B, count: refs.count * GrantPage.size)
         mapped[base] = refs.count
+        mappings += 1
         return MappedPages(base: base, refs: refs, granter: granter, access: access)
     }
 
     func unmap(_ pages: MappedPages) throws(PlatformError) {
         require(mapped.removeValue(forKey: pages.base) == pages.refs.count, "unmapped pages never mapped")
         pages.base.deallocate()
+    }
+}
+
+extension FuzzGrants: GrantCopying {
+    /// Copies to or from a fresh exact-size page filled with 0x6B (the address sanitizer catches
+    /// a copy past it), refusing the references `refused` picks; a copy leaving its page, or of
+    /// nothing, is a failure of the caller.
+    func copy(_ copies: UnsafeBufferPointer<GrantCopy>, grantedBy granter: DomainID) throws(PlatformError) {
+        for copy in copies {
+            if refused(copy.ref) { throw .notGranted(copy.ref) }
+            require(copy.length > 0 && Int(copy.offset) + Int(copy.length) <= GrantPage.size,
+                    "a copy of \(copy.length) bytes at \(copy.offset) leaves its page")
+            let page = UnsafeMutableRawPointer.allocate(byteCount: GrantPage.size, alignment: GrantPage.size)
+            defer { page.deallocate() }
+            page.initializeMemory(as: UInt8.self, repeating: 0x6B, count: GrantPage.size)
+            switch copy.direction {
+            case .fromGrant: copy.local.copyMemory(from: page + Int(copy.offset), byteCount: Int(copy.length))
+            case .toGrant: (page + Int(copy.offset)).copyMemory(from: copy.local, byteCount: Int(copy.length))
+            }
+        }
     }
 }

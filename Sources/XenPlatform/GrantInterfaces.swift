@@ -87,3 +87,56 @@ public protocol GrantMapping: AnyObject, Sendable {
     /// Unmaps pages that ``map(_:grantedBy:access:)`` returned, releasing the grants.
     func unmap(_ pages: MappedPages) throws(PlatformError)
 }
+
+/// One copy between this process's memory and part of a page another domain granted this one:
+/// the unit of ``GrantCopying/copy(_:grantedBy:)``, Xen's `GNTTABOP_copy` segment.
+///
+/// Invariant: `offset + length` is at most ``GrantPage/size``; `local` has `length` bytes.
+public struct GrantCopy: @unchecked Sendable {  // safe: a plain description; the caller owns `local`
+    /// Which way the bytes go.
+    public enum Direction: Sendable {
+        /// From the granted page into `local` (the peer's data comes in: a write to the disk).
+        case fromGrant
+        /// From `local` into the granted page (data goes out to the peer: a read from the disk).
+        /// The grant must be writable.
+        case toGrant
+    }
+
+    /// The granted page.
+    public var ref: GrantRef
+    /// The first byte in the granted page.
+    public var offset: UInt16
+    /// Bytes copied.
+    public var length: UInt16
+    /// The bytes in this process.
+    public var local: UnsafeMutableRawPointer
+    /// Which way they go.
+    public var direction: Direction
+
+    /// One copy of `length` bytes at `offset` in `ref`'s page, to or from `local`.
+    public init(ref: GrantRef, offset: UInt16, length: UInt16, local: UnsafeMutableRawPointer, direction: Direction) {
+        self.ref = ref
+        self.offset = offset
+        self.length = length
+        self.local = local
+        self.direction = direction
+    }
+}
+
+/// Copies between this process's memory and pages other domains granted it, without mapping
+/// them into the process (Xen's `GNTTABOP_copy`, through gntdev: how QEMU's xen-block moves a
+/// guest's data). The hypervisor checks each grant as it would for a mapping.
+public protocol GrantCopying: AnyObject, Sendable {
+    /// Performs `copies` of pages granted by `granter`, in order, in as few calls as it can.
+    /// - Throws: a ``PlatformError`` naming the first copy's reference that was refused (not
+    ///   granted, read-only for ``GrantCopy/Direction/toGrant``) or a bounds violation
+    ///   (``PlatformError/invalidCopy(_:offset:length:)``); copies before it may have been made.
+    func copy(_ copies: UnsafeBufferPointer<GrantCopy>, grantedBy granter: DomainID) throws(PlatformError)
+}
+
+extension GrantCopy {
+    /// Whether the copy stays inside one granted page; the error for it otherwise.
+    var boundsError: PlatformError? {
+        Int(offset) + Int(length) <= GrantPage.size && length > 0 ? nil : .invalidCopy(ref, offset: Int(offset), length: Int(length))
+    }
+}

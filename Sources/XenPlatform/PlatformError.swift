@@ -48,6 +48,11 @@ public enum PlatformError: Error, Hashable, Sendable, CustomStringConvertible {
     case protocolViolation(DomainID, reason: String)
     /// A system call failed (`errno` is its error number).
     case systemCall(String, errno: Int32)
+    /// A grant copy that does not fit in one page (`offset + length` above 4096) or is empty.
+    case invalidCopy(GrantRef, offset: Int, length: Int)
+    /// The hypervisor refused a grant copy with this `GNTST_*` status (its other refusals are
+    /// reported as ``notGranted(_:)`` and ``readOnlyGrant(_:)``).
+    case grantCopyFailed(GrantRef, status: Int16)
     /// Xen's grant or event-channel service is not available here (no hypervisor, no driver, no library).
     case xenUnavailable(String)
 
@@ -71,6 +76,8 @@ public enum PlatformError: Error, Hashable, Sendable, CustomStringConvertible {
         case .peerUnreachable(let domain, let reason): "domain \(domain) cannot be reached: \(reason)"
         case .protocolViolation(let domain, let reason): "domain \(domain) broke the loopback protocol: \(reason)"
         case .systemCall(let call, let errno): "\(call) failed: errno \(errno)"
+        case .invalidCopy(let ref, let offset, let length): "a copy of \(length) bytes at offset \(offset) of \(ref) leaves its page"
+        case .grantCopyFailed(let ref, let status): "the hypervisor refused to copy \(ref): GNTST \(status)"
         case .xenUnavailable(let reason): "Xen is not available: \(reason)"
         }
     }

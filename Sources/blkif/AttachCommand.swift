@@ -117,12 +117,12 @@ extension FrontendSelection {
     /// serve` introduces the domain, and the two commands may start in either order. On Xen the
     /// session is this domain's own, on the store's one socket.
     func connectToStore() throws -> XenStoreClient {
-        if connection.platform == .xen { return try XenStoreClient(socketPath: connection.socketPath, timeout: .seconds(5)) }
+        if connection.platform == .xen { return try XenStoreClient(socketPath: connection.socketPath, timeout: connection.storeCallLimit) }
         let domain = frontendDomain
         let deadline = ContinuousClock.now + connection.waitLimit
         while true {
             do {
-                return try XenStoreClient(domain: DomainID(domain), serverSocket: connection.socketPath, timeout: .seconds(5))
+                return try XenStoreClient(domain: DomainID(domain), serverSocket: connection.socketPath, timeout: connection.storeCallLimit)
             } catch {
                 guard ContinuousClock.now < deadline else {
                     throw ValidationError("cannot reach the XenStore as domain \(domain) at \(connection.socketPath).d\(domain): \(error) "

@@ -49,6 +49,11 @@ struct ConnectionOptions: ParsableArguments {
     /// The longest wait.
     var waitLimit: Duration { .seconds(timeout) }
 
+    /// How long one store call may wait for its reply: 5 s with our own store; with
+    /// `--platform xen` the longest wait, since the real xenstored of a busy dom0 has taken
+    /// more than 5 s to answer.
+    var storeCallLimit: Duration { platform == .xen ? waitLimit : .seconds(5) }
+
     /// The backend type to create devices under.
     func chosenBackendType() throws -> BackendType {
         guard let backendType else { return platform == .xen ? .blkif : .vbd }

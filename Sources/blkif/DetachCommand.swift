@@ -14,7 +14,7 @@ struct Detach: ParsableCommand {
     var frontendDomain: UInt16 = 1
 
     func run() throws {
-        let store = try XenStoreClient(socketPath: connection.socketPath, timeout: .seconds(5))
+        let store = try XenStoreClient(socketPath: connection.socketPath, timeout: connection.storeCallLimit)
         let device = try connection.locatedDevice(frontend: frontendDomain, in: store)
         guard try store.readIfPresent(device.backendPath.appending("state")) != nil
             || store.readIfPresent(device.frontendPath.appending("state")) != nil

@@ -17,7 +17,7 @@ struct Devices: ParsableCommand {
     var json = false
 
     func run() throws {
-        let store = try XenStoreClient(socketPath: connection.socketPath, timeout: .seconds(5))
+        let store = try XenStoreClient(socketPath: connection.socketPath, timeout: connection.storeCallLimit)
         var types: [BackendType] = [.vbd, .blkif, .qdisk]
         if let chosen = try? connection.chosenBackendType(), !types.contains(chosen) { types.append(chosen) }
         var found = 0

@@ -55,6 +55,11 @@ struct Serve: ParsableCommand {
     @Option(help: "I/O threads per ring (0: each request is performed on the ring's thread).")
     var ioThreads = 0
 
+    @Option(help: ArgumentHelp(
+        "How the data of the frontend's pages is reached: mapping or copying (default: copying with --platform xen, mapping on the loopback platform).",
+        discussion: "copying maps nothing of the frontend but its rings: Xen copies each segment (grant copy, as QEMU's xen-block), and persistent grants are not offered."))
+    var dataPath: DataPath?
+
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one disk image") }
         guard connection.platform == .xen || !frontendDomain.contains(0) else {
@@ -68,7 +73,7 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
-        let toolstack = try XenStoreClient(socketPath: connection.socketPath, timeout: .seconds(5))
+        let toolstack = try XenStoreClient(socketPath: connection.socketPath, timeout: connection.storeCallLimit)
         switch connection.platform {
         case .loopback:
             // Our store knows only the domains introduced to it; on Xen, xl has introduced them.
@@ -88,7 +93,8 @@ struct Serve: ParsableCommand {
     private func serveAll<Platform: GrantMapping & EventChannelTable>(on platform: Platform, toolstack: XenStoreClient) throws {
         let configuration = BackendConfiguration(
             maximumRingPages: maxRingPages, maximumSegments: maxSegments, maximumIndirectSegments: maxIndirectSegments,
-            maximumQueues: maxQueues, persistentGrants: persistentGrants, ioThreads: ioThreads)
+            maximumQueues: maxQueues, persistentGrants: persistentGrants, ioThreads: ioThreads,
+            dataPath: dataPath ?? (connection.platform == .xen ? .copying : .mapping))
         var devices: [BackendDevice] = []
         defer { for device in devices { device.stop() } }
         for (index, image) in images.enumerated() {
@@ -131,10 +137,10 @@ struct Serve: ParsableCommand {
             try? Toolstack.removeDevice(device, from: toolstack)
             throw ValidationError("image \(image): \(error)")
         }
-        let session = try XenStoreClient(socketPath: connection.socketPath, timeout: .seconds(5))
+        let session = try XenStoreClient(socketPath: connection.socketPath, timeout: connection.storeCallLimit)
         let backend = BackendDevice(device: device, store: session, platform: platform, storage: storage, configuration: configuration)
         try backend.start()
-        report("serving \(image) (\(storage.byteCount / 512) sectors, \(readOnly ? "read-only" : "read-write")) at \(device.backendPath)")
+        report("serving \(image) (\(storage.byteCount / 512) sectors, \(readOnly ? "read-only" : "read-write"), data \(backend.configuration.dataPath)) at \(device.backendPath)")
         return backend
     }
 
@@ -148,3 +154,5 @@ struct Serve: ParsableCommand {
 
 /// Prints a line at once (a supervising process reads it as it happens).
 private func report(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+extension DataPath: ExpressibleByArgument {}

@@ -22,7 +22,27 @@ final class CFrontendTests: XCTestCase {
         try verify(bits: .m64, persistent: true, ringPages: 2, options: ["--io-threads", "3"])
     }
 
-    private func verify(bits: CPeerBits, persistent: Bool, ringPages: Int, options: [String] = []) throws {
+    /// The same with the data copied by the platform (`--data-path copying`): the frontend asks
+    /// for persistent grants and is not offered them, nothing but the ring is mapped, and every
+    /// segment and indirect page is a grant copy.
+    func testFrontendVerifiesThroughGrantCopies() throws {
+        for (bits, ringPages) in [(CPeerBits.m64, 4), (.m32, 1)] {
+            try verify(bits: bits, persistent: true, ringPages: ringPages, options: ["--data-path", "copying"]) { backend in
+                XCTAssertTrue(backend.text.contains("data copying"), backend.text)
+                backend.stop()
+                let summary = try backend.waitForLine("the summary") { $0.contains("answered=") }
+                XCTAssertTrue(summary.contains("grant-mappings=0 "), "nothing but the ring is mapped: \(summary)")
+                let copies = summary.split(separator: " ").first { $0.hasPrefix("grant-copies=") }.flatMap { Int($0.dropFirst(13)) }
+                XCTAssertGreaterThan(copies ?? 0, 300, "every segment copied: \(summary)")
+                XCTAssertTrue(summary.contains("refused=0 grant-failures=0 storage-failures=0"), "\(summary)")
+            }
+        }
+    }
+
+    /// Runs the C frontend's verify against `blkif serve OPTIONS`; `afterwards` looks at the
+    /// backend before everything is stopped.
+    private func verify(bits: CPeerBits, persistent: Bool, ringPages: Int, options: [String] = [],
+                        afterwards: (LoggedProcess) throws -> Void = { _ in }) throws {
         let seed = ServeHarness.seed()
         let harness = try ServeHarness()
         defer { harness.shutDown() }
@@ -33,5 +53,6 @@ final class CFrontendTests: XCTestCase {
         XCTAssertTrue(frontend.text.contains("ok verify requests="), "seed \(seed):\n\(frontend.text)")
         XCTAssertTrue(frontend.text.contains("abi=\(bits.rawValue)"), frontend.text)
         XCTAssertTrue(backend.isRunning, backend.text)
+        try afterwards(backend)
     }
 }

@@ -38,7 +38,7 @@ final class CountingMapper: GrantMapping, @unchecked Sendable {
 final class GrantCacheTests: XCTestCase {
     func testAReferenceIsMappedOnceAndKept() throws {
         let mapper = CountingMapper()
-        let cache = GrantCache(capacity: 4, mapper: mapper, granter: DomainID(1))
+        let cache = GrantCache(capacity: 4, mapper: mapper, granter: DomainID(1), statistics: ServingStatistics())
         for _ in 0..<10 {
             let page = try cache.acquire(GrantRef(8))
             XCTAssertNil(page.transient)
@@ -51,7 +51,8 @@ final class GrantCacheTests: XCTestCase {
 
     func testTheLeastRecentlyUsedIdleMappingMakesRoom() throws {
         let mapper = CountingMapper()
-        let cache = GrantCache(capacity: 3, mapper: mapper, granter: DomainID(1))
+        let statistics = ServingStatistics()
+        let cache = GrantCache(capacity: 3, mapper: mapper, granter: DomainID(1), statistics: statistics)
         for ref in [8, 9, 10, 8] as [UInt32] { cache.release(try cache.acquire(GrantRef(ref))) }  // 9 is now the oldest
         cache.release(try cache.acquire(GrantRef(11)))
         XCTAssertEqual(cache.count, 3)
@@ -61,13 +62,15 @@ final class GrantCacheTests: XCTestCase {
         XCTAssertEqual(mapper.maps.load(ordering: .relaxed), before)
         cache.release(try cache.acquire(GrantRef(9)))  // was evicted: mapped again
         XCTAssertEqual(mapper.maps.load(ordering: .relaxed), before + 1)
+        XCTAssertEqual(statistics.grantMappings.load(ordering: .relaxed), 5, "8, 9, 10, 11, then 9 again")
+        XCTAssertEqual(statistics.grantEvictions.load(ordering: .relaxed), 2, "9 for 11, then 10 for 9")
         cache.removeAll()
         XCTAssertEqual(mapper.mapped, 0)
     }
 
     func testAReferenceInUseIsRefusedAndAFullCacheOfBusyPagesMapsForOneRequest() throws {
         let mapper = CountingMapper()
-        let cache = GrantCache(capacity: 2, mapper: mapper, granter: DomainID(1))
+        let cache = GrantCache(capacity: 2, mapper: mapper, granter: DomainID(1), statistics: ServingStatistics())
         let first = try cache.acquire(GrantRef(8)), second = try cache.acquire(GrantRef(9))
         XCTAssertThrowsError(try cache.acquire(GrantRef(8))) { error in
             XCTAssertTrue("\(error)".contains("gref 8"), "\(error)")
@@ -85,7 +88,7 @@ final class GrantCacheTests: XCTestCase {
     func testAGrantThatFailsToMapIsReportedNotKept() {
         let mapper = CountingMapper()
         mapper.refusing = [GrantRef(12)]
-        let cache = GrantCache(capacity: 2, mapper: mapper, granter: DomainID(1))
+        let cache = GrantCache(capacity: 2, mapper: mapper, granter: DomainID(1), statistics: ServingStatistics())
         XCTAssertThrowsError(try cache.acquire(GrantRef(12)))
         XCTAssertEqual(cache.count, 0)
     }

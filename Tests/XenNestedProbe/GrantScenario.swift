@@ -18,6 +18,7 @@ struct GrantScenario {
             try readOnly(table)
             try batches(table)
             try refusals(table)
+            try copies(table)
         }
     }
 
@@ -107,6 +108,48 @@ struct GrantScenario {
         } catch {
             report.expect(error == .invalidCount(0, limit: table.maximumBatch), "grants: sharing 0 pages is refused", "\(error)")
         }
+    }
+
+    /// Grant copies (`xengnttab_grant_copy`), as BlkBack's copying data path makes them: parts of
+    /// pages in both directions in one call, and the refusals named.
+    private func copies(_ table: XenGrantTable) throws {
+        let shared = try table.share(pageCount: 2, with: .dom0, access: .readWrite)
+        for page in 0..<2 { Self.fill(shared.base, page: page, seed: 0x77) }
+        let local = UnsafeMutableRawPointer.allocate(byteCount: 3 * GrantPage.size, alignment: GrantPage.size)
+        defer { local.deallocate() }
+        local.initializeMemory(as: UInt8.self, repeating: 0xEE, count: 3 * GrantPage.size)
+        let source = shared.base.assumingMemoryBound(to: UInt8.self)
+        let copies = [
+            GrantCopy(ref: shared.refs[0], offset: 0, length: 4096, local: local, direction: .fromGrant),
+            GrantCopy(ref: shared.refs[1], offset: 512, length: 1024, local: local + 4096, direction: .fromGrant),
+            GrantCopy(ref: shared.refs[1], offset: 3584, length: 512, local: local + 8192, direction: .toGrant),
+        ]
+        try copies.withUnsafeBufferPointer { try table.copy($0, grantedBy: .dom0) }
+        let bytes = local.assumingMemoryBound(to: UInt8.self)
+        report.expect((0..<4096).allSatisfy { bytes[$0] == source[$0] } && (0..<1024).allSatisfy { bytes[4096 + $0] == source[4096 + 512 + $0] },
+                      "grants: grant copies from two pages, whole and in part, hold the granter's bytes")
+        let untouched = source[4096 + 3583] == UInt8(truncatingIfNeeded: 3583 &* 31 &+ 1 &* 7) ^ 0x77  // what fill wrote there
+        report.expect((0..<512).allSatisfy { source[4096 + 3584 + $0] == 0xEE } && untouched,
+                      "grants: a grant copy into a page writes its bytes and no others")
+        let readOnly = try table.share(pageCount: 1, with: .dom0, access: .readOnly)
+        let refusals: [(GrantCopy, PlatformError, String)] = [
+            (GrantCopy(ref: readOnly.refs[0], offset: 0, length: 512, local: local, direction: .toGrant), .readOnlyGrant(readOnly.refs[0]),
+             "a copy into a read-only grant is refused, named as such"),
+            (GrantCopy(ref: GrantRef(shared.refs[0].rawValue &+ 1000), offset: 0, length: 512, local: local, direction: .fromGrant),
+             .notGranted(GrantRef(shared.refs[0].rawValue &+ 1000)), "a copy from a reference never granted is refused, naming it"),
+            (GrantCopy(ref: shared.refs[0], offset: 3584, length: 1024, local: local, direction: .fromGrant),
+             .invalidCopy(shared.refs[0], offset: 3584, length: 1024), "a copy leaving its page is refused before the hypervisor sees it"),
+        ]
+        for (copy, expected, check) in refusals {
+            do throws(PlatformError) {
+                try [copy].withUnsafeBufferPointer { (copies) throws(PlatformError) in try table.copy(copies, grantedBy: .dom0) }
+                report.expect(false, "grants: \(check)", "the copy succeeded")
+            } catch {
+                report.expect(error == expected, "grants: \(check)", "\(error)")
+            }
+        }
+        try table.endSharing(readOnly)
+        try table.endSharing(shared)
     }
 
     /// The child's half of the read-only check: maps `ref` (granted by domain 0) read-only and

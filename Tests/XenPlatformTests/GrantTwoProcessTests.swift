@@ -114,6 +114,46 @@ final class GrantTwoProcessTests: TwoProcessTestCase {
         }
     }
 
+    /// Grant copies from and into the peer's pages, parts of pages in one call; a copy into a
+    /// read-only grant, from a reference never granted, or leaving its page is refused, named;
+    /// and nothing stays claimed (the peer can end its grants at once).
+    func testGrantCopiesMoveBytesBothWaysAndNameTheirRefusals() throws {
+        let theirs = try peer.words("share 1 rw 2"), readOnly = try peer.words("share 1 ro 1")
+        try peer.run("fill \(theirs[0]) 41")
+        let refs = theirs.dropFirst().map { GrantRef(UInt32($0)!) }, readOnlyRef = GrantRef(UInt32(readOnly[1])!)
+        let local = UnsafeMutableRawPointer.allocate(byteCount: 2 * GrantPage.size, alignment: GrantPage.size)
+        defer { local.deallocate() }
+        let copies = [
+            GrantCopy(ref: refs[1], offset: 512, length: 3584, local: local, direction: .fromGrant),
+            GrantCopy(ref: refs[0], offset: 0, length: 512, local: local + 3584, direction: .fromGrant),
+        ]
+        try copies.withUnsafeBufferPointer { try platform.copy($0, grantedBy: .dom0) }
+        for offset in stride(from: 0, to: 4096, by: 7) {
+            let expected = offset < 3584 ? Pattern.byte(GrantPage.size + 512 + offset, seed: 41) : Pattern.byte(offset - 3584, seed: 41)
+            XCTAssertEqual(local.load(fromByteOffset: offset, as: UInt8.self), expected, "offset \(offset)")
+        }
+        Pattern.fill(local, count: GrantPage.size, seed: 42)
+        try [GrantCopy(ref: refs[0], offset: 0, length: 4096, local: local, direction: .toGrant)].withUnsafeBufferPointer {
+            try platform.copy($0, grantedBy: .dom0)
+        }
+        let back = try platform.map([refs[0]], grantedBy: .dom0, access: .readOnly)
+        XCTAssertNil(Pattern.firstMismatch(back.base, count: GrantPage.size, seed: 42), "the copy into the peer's page")
+        try platform.unmap(back)
+        let refusals: [(GrantCopy, PlatformError)] = [
+            (GrantCopy(ref: readOnlyRef, offset: 0, length: 512, local: local, direction: .toGrant), .readOnlyGrant(readOnlyRef)),
+            (GrantCopy(ref: GrantRef(4000), offset: 0, length: 512, local: local, direction: .fromGrant), .notGranted(GrantRef(4000))),
+            (GrantCopy(ref: refs[0], offset: 3584, length: 1024, local: local, direction: .fromGrant), .invalidCopy(refs[0], offset: 3584, length: 1024)),
+            (GrantCopy(ref: refs[0], offset: 0, length: 0, local: local, direction: .fromGrant), .invalidCopy(refs[0], offset: 0, length: 0)),
+        ]
+        for (copy, expected) in refusals {
+            XCTAssertThrowsError(try [copy].withUnsafeBufferPointer { try platform.copy($0, grantedBy: .dom0) }) { error in
+                XCTAssertEqual(error as? PlatformError, expected)
+            }
+        }
+        try peer.run("end \(theirs[0])")
+        try peer.run("end \(readOnly[0])")
+    }
+
     /// Ends `pages`, retrying briefly while the platform notices a dead peer's hang-up.
     private func endEventually(_ pages: SharedPages) throws {
         let deadline = ContinuousClock.now + .seconds(5)

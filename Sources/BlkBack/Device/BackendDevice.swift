@@ -22,13 +22,15 @@ public final class BackendDevice: @unchecked Sendable {  // safe: the driver and
     public let device: VirtualBlockDevice
     /// What it serves.
     public let storage: any BlockStorage
-    /// What it offers.
+    /// What it offers and how it serves (``DataPath/mapping`` when the platform cannot copy).
     public let configuration: BackendConfiguration
     /// What its rings have done.
     public let statistics = ServingStatistics()
 
     private let store: any XenStore
     private let mapper: any GrantMapping
+    /// The platform's grant copy, when the data path is ``DataPath/copying``.
+    private let copier: (any GrantCopying)?
     private let bind: (DomainID, EventPort) throws(PlatformError) -> any XenPlatform.EventChannelPort
     private let protocolError = Mutex<String?>(nil)
     private let stopping = Atomic<Bool>(false)
@@ -43,7 +45,8 @@ public final class BackendDevice: @unchecked Sendable {  // safe: the driver and
     static let pollInterval = Duration.milliseconds(200)
 
     /// A backend for `device` acting through `store` (a session of the backend's domain, its own:
-    /// the driver drains the session's watch events), mapping grants and binding ports on `platform`.
+    /// the driver drains the session's watch events), mapping grants and binding ports on `platform`
+    /// (and copying through it, when `configuration` asks for ``DataPath/copying`` and it can).
     public init<Platform: GrantMapping & EventChannelTable>(
         device: VirtualBlockDevice, store: any XenStore, platform: Platform, storage: any BlockStorage,
         configuration: BackendConfiguration = BackendConfiguration()
@@ -51,6 +54,9 @@ public final class BackendDevice: @unchecked Sendable {  // safe: the driver and
         self.device = device
         self.store = store
         self.storage = storage
+        var configuration = configuration
+        copier = configuration.dataPath == .copying ? platform as? any GrantCopying : nil
+        if copier == nil { configuration.dataPath = .mapping }
         self.configuration = configuration
         mapper = platform
         bind = { (domain, port) throws(PlatformError) in try platform.bind(to: domain, port: port) }
@@ -163,8 +169,9 @@ public final class BackendDevice: @unchecked Sendable {  // safe: the driver and
                     throw error
                 }
                 let executor = RequestExecutor(
-                    storage: storage, mapper: mapper, granter: frontend,
-                    persistentGrants: connection.persistentGrants ? configuration.persistentGrantLimit : nil, statistics: statistics)
+                    storage: storage, mapper: mapper, copier: copier, granter: frontend,
+                    persistentGrants: connection.persistentGrants && copier == nil ? configuration.persistentGrantLimit : nil,
+                    statistics: statistics)
                 let server = QueueServer(
                     index: index, ring: ring, port: port, executor: executor, ioThreads: configuration.ioThreads,
                     segmentCapacity: segmentCapacity,

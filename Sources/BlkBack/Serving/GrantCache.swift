@@ -49,6 +49,7 @@ final class GrantCache: @unchecked Sendable {  // safe: the books are behind the
     let capacity: Int
     private let mapper: any GrantMapping
     private let granter: DomainID
+    private let statistics: ServingStatistics
     private let books: Mutex<Books>
     private let clock = Atomic<UInt64>(0)
 
@@ -60,10 +61,11 @@ final class GrantCache: @unchecked Sendable {  // safe: the books are behind the
         var free: [Int]
     }
 
-    init(capacity: Int, mapper: any GrantMapping, granter: DomainID) {
+    init(capacity: Int, mapper: any GrantMapping, granter: DomainID, statistics: ServingStatistics) {
         self.capacity = max(capacity, 1)
         self.mapper = mapper
         self.granter = granter
+        self.statistics = statistics
         var places: [GrantRef: Int] = [:]
         places.reserveCapacity(self.capacity)
         books = Mutex(Books(places: places, entries: Array(repeating: nil, count: self.capacity),
@@ -85,6 +87,7 @@ final class GrantCache: @unchecked Sendable {  // safe: the books are behind the
             }
             let pages: MappedPages
             do throws(PlatformError) { pages = try mapper.map([ref], grantedBy: granter, access: .readWrite) } catch { throw .mapping(error) }
+            statistics.grantMappings.add(1, ordering: .relaxed)
             guard let place = books.free.popLast() ?? evictLeastRecentlyUsed(from: &books) else {
                 return GrantedPage(base: pages.base, ref: ref, transient: pages)
             }
@@ -124,6 +127,7 @@ final class GrantCache: @unchecked Sendable {  // safe: the books are behind the
         }
         guard let oldest, let entry = books.entries[oldest.place] else { return nil }
         try? mapper.unmap(entry.pages)
+        statistics.grantEvictions.add(1, ordering: .relaxed)
         books.places[entry.pages.refs[0]] = nil
         books.entries[oldest.place] = nil
         return oldest.place

@@ -53,7 +53,7 @@ final class QueueServer: @unchecked Sendable {  // safe: the ring and the lists 
         self.executor = executor
         self.ioThreads = ioThreads
         self.onProtocolError = onProtocolError
-        slots = (0..<slotCount).map { _ in RequestSlot(segmentCapacity: segmentCapacity) }
+        slots = (0..<slotCount).map { _ in RequestSlot(segmentCapacity: segmentCapacity, copying: executor.copier != nil) }
         free = Mutex(SlotQueue(capacity: slotCount, full: true))
         ready = Mutex(SlotQueue(capacity: slotCount, full: false))
     }

@@ -7,7 +7,8 @@ import XenPlatform
 import XenStore
 
 /// Turns ring requests into storage calls for one ring: checks each decoded request against
-/// the disk's mode and features, maps its grants (persistently or per request), and performs it.
+/// the disk's mode and features, reaches its grants (mapped persistently or per request, or
+/// copied through the slot's buffer), and performs it.
 ///
 /// ``prepare(_:into:)`` runs on the thread that owns the ring; ``perform(_:)`` on any I/O thread.
 /// Every failure becomes a status for that request: nothing a frontend sends stops the process.
@@ -15,16 +16,20 @@ final class RequestExecutor: @unchecked Sendable {  // safe: immutable; the cach
     let storage: any BlockStorage
     private let mapper: any GrantMapping
     private let granter: DomainID
+    /// The platform's grant copy, when data is copied rather than mapped.
+    let copier: (any GrantCopying)?
     /// The ring's persistent grants, or nil when the frontend did not ask for them.
     let cache: GrantCache?
     /// Counts what went wrong, for the device's summary.
     let statistics: ServingStatistics
 
-    init(storage: any BlockStorage, mapper: any GrantMapping, granter: DomainID, persistentGrants: Int?, statistics: ServingStatistics) {
+    init(storage: any BlockStorage, mapper: any GrantMapping, copier: (any GrantCopying)? = nil, granter: DomainID,
+         persistentGrants: Int?, statistics: ServingStatistics) {
         self.storage = storage
         self.mapper = mapper
+        self.copier = copier
         self.granter = granter
-        cache = persistentGrants.map { GrantCache(capacity: $0, mapper: mapper, granter: granter) }
+        cache = persistentGrants.map { GrantCache(capacity: $0, mapper: mapper, granter: granter, statistics: statistics) }
         self.statistics = statistics
     }
 
@@ -107,16 +112,31 @@ final class RequestExecutor: @unchecked Sendable {  // safe: immutable; the cach
         }
     }
 
-    /// Maps the indirect pages read-only, copies their segments into the slot once and checks
-    /// them (``IndirectTransfer/segments(copying:into:)``); false when any of it fails.
+    /// Maps the indirect pages read-only (or copies them into the slot's buffer), copies their
+    /// segments into the slot once and checks them (``IndirectTransfer/segments(copying:into:)``);
+    /// false when any of it fails.
     private func copySegments(of indirect: IndirectTransfer, into slot: RequestSlot) -> Bool {
+        if let copier, let copies = slot.copies, let bounce = slot.bounce {
+            let needed = indirect.segmentBytes
+            for page in 0..<indirect.pageCount {
+                copies[page] = GrantCopy(ref: indirect.pageGrants[page], offset: 0, length: UInt16(min(GrantPage.size, needed - page * GrantPage.size)),
+                                         local: bounce + page * GrantPage.size, direction: .fromGrant)
+            }
+            guard copyGrants(UnsafeBufferPointer(start: copies, count: indirect.pageCount), with: copier) else { return false }
+            return takeSegments(of: indirect, from: UnsafeRawBufferPointer(start: bounce, count: needed), into: slot)
+        }
         let refs = (0..<indirect.pageCount).map { indirect.pageGrants[$0] }
         guard let pages = try? mapper.map(refs, grantedBy: granter, access: .readOnly) else {
             statistics.grantFailures.add(1, ordering: .relaxed)
             return false
         }
+        statistics.grantMappings.add(1, ordering: .relaxed)
         defer { try? mapper.unmap(pages) }
-        let source = UnsafeRawBufferPointer(start: pages.base, count: pages.byteCount)
+        return takeSegments(of: indirect, from: UnsafeRawBufferPointer(start: pages.base, count: pages.byteCount), into: slot)
+    }
+
+    /// Copies the indirect segments out of `source` into the slot once and checks them.
+    private func takeSegments(of indirect: IndirectTransfer, from source: UnsafeRawBufferPointer, into slot: RequestSlot) -> Bool {
         let list: SegmentList
         do { list = try indirect.segments(copying: source, into: slot.indirectCopy) } catch {
             statistics.refuse("\(error)")
@@ -127,9 +147,11 @@ final class RequestExecutor: @unchecked Sendable {  // safe: immutable; the cach
         return true
     }
 
-    /// Maps the slot's segments, moves the data, releases the pages.
+    /// Maps the slot's segments, moves the data, releases the pages (or copies it through the
+    /// slot's buffer).
     private func transfer(_ slot: RequestSlot, toDisk: Bool) -> Status {
         guard slot.segmentCount > 0 else { return .okay }
+        if let copier { return copyTransfer(slot, toDisk: toDisk, with: copier) }
         guard mapPages(of: slot, writable: !toDisk) else {
             statistics.grantFailures.add(1, ordering: .relaxed)
             releasePages(of: slot)
@@ -145,6 +167,43 @@ final class RequestExecutor: @unchecked Sendable {  // safe: immutable; the cach
         let offset = slot.sector.rawValue * 512
         return toDisk ? attempt("write") { () throws(StorageError) in try storage.write(from: vectors, at: offset) }
             : attempt("read") { () throws(StorageError) in try storage.read(into: vectors, at: offset) }
+    }
+
+    /// Moves the slot's data through its buffer: the segments' bytes one after another, one grant
+    /// copy call and one storage call (a write copies in first, a read copies out after).
+    private func copyTransfer(_ slot: RequestSlot, toDisk: Bool, with copier: any GrantCopying) -> Status {
+        guard let copies = slot.copies, let bounce = slot.bounce else { return .error }
+        var bytes = 0
+        for index in 0..<slot.segmentCount {
+            let segment = slot.segments[index]
+            let length = segment.sectorCount * 512
+            copies[index] = GrantCopy(ref: segment.grant, offset: UInt16(segment.firstSector) * 512, length: UInt16(length),
+                                      local: bounce + bytes, direction: toDisk ? .fromGrant : .toGrant)
+            bytes += length
+        }
+        let segments = UnsafeBufferPointer(start: copies, count: slot.segmentCount)
+        slot.vectors[0] = iovec(iov_base: bounce, iov_len: bytes)
+        let vectors = IOVectors(UnsafeMutableBufferPointer(start: slot.vectors, count: 1))
+        let offset = slot.sector.rawValue * 512
+        if toDisk {
+            guard copyGrants(segments, with: copier) else { return .error }
+            return attempt("write") { () throws(StorageError) in try storage.write(from: vectors, at: offset) }
+        }
+        let status = attempt("read") { () throws(StorageError) in try storage.read(into: vectors, at: offset) }
+        guard status == .okay else { return status }
+        return copyGrants(segments, with: copier) ? .okay : .error
+    }
+
+    /// Performs `copies`; a refusal is counted as a grant failure.
+    private func copyGrants(_ copies: UnsafeBufferPointer<GrantCopy>, with copier: any GrantCopying) -> Bool {
+        do throws(PlatformError) {
+            try copier.copy(copies, grantedBy: granter)
+            statistics.grantCopies.add(copies.count, ordering: .relaxed)
+            return true
+        } catch {
+            statistics.grantFailures.add(1, ordering: .relaxed)
+            return false
+        }
     }
 
     /// Fills `slot.pages`: from the persistent cache, or one mapping per batch of references.
@@ -163,6 +222,7 @@ final class RequestExecutor: @unchecked Sendable {  // safe: immutable; the cach
             let count = min(slot.segmentCount - first, mapper.maximumBatch)
             let refs = (first..<first + count).map { slot.segments[$0].grant }
             guard let pages = try? mapper.map(refs, grantedBy: granter, access: writable ? .readWrite : .readOnly) else { return false }
+            statistics.grantMappings.add(1, ordering: .relaxed)
             slot.transient.append(pages)
             for index in 0..<count { slot.pages[first + index] = pages.base + index * GrantPage.size }
             first += count

@@ -32,8 +32,9 @@ enum RequestWork {
 
 /// One request in flight and the private memory to perform it: its segments (copied out of the
 /// ring's private copy or the indirect pages), the pages they map to and the `iovec`s of its
-/// transfer. Allocated once per in-flight slot; nothing is allocated per request on the
-/// persistent-grant path.
+/// transfer, or (copying) the grant copies and the buffer the data passes through. Allocated
+/// once per in-flight slot; nothing is allocated per request on the persistent-grant and the
+/// copying paths.
 final class RequestSlot {
     /// The frontend's tag, echoed.
     var id = RequestID(0)
@@ -63,9 +64,15 @@ final class RequestSlot {
     let indirectCopy: UnsafeMutableRawBufferPointer
     /// Segments the buffers hold at most.
     let capacity: Int
+    /// One grant copy per segment (copying only).
+    let copies: UnsafeMutablePointer<GrantCopy>?
+    /// The data of a transfer, its segments one after another, a page each at most (copying
+    /// only; reserved address space, given memory as it is first touched).
+    let bounce: UnsafeMutableRawPointer?
 
-    /// A slot for requests of at most `segmentCapacity` segments.
-    init(segmentCapacity: Int) {
+    /// A slot for requests of at most `segmentCapacity` segments, with the copying path's
+    /// buffers when `copying`.
+    init(segmentCapacity: Int, copying: Bool = false) {
         capacity = max(segmentCapacity, 1)
         segments = .allocate(capacity: capacity)
         segments.initialize(repeating: Segment(grant: GrantRef(0)), count: capacity)
@@ -76,6 +83,14 @@ final class RequestSlot {
         vectors.initialize(repeating: iovec(), count: capacity)
         indirectCopy = .allocate(byteCount: capacity * 8, alignment: 8)
         transient.reserveCapacity(4)
+        copies = copying ? .allocate(capacity: capacity) : nil
+        bounce = copying ? Self.reserve(byteCount: capacity * GrantPage.size) : nil
+    }
+
+    /// Anonymous memory of `byteCount` bytes, nil when the system refuses it.
+    private static func reserve(byteCount: Int) -> UnsafeMutableRawPointer? {
+        let memory = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        return memory == MAP_FAILED ? nil : memory
     }
 
     deinit {
@@ -85,5 +100,7 @@ final class RequestSlot {
         pages.deallocate()
         vectors.deallocate()
         indirectCopy.deallocate()
+        copies?.deallocate()
+        if let bounce { munmap(bounce, capacity * GrantPage.size) }
     }
 }

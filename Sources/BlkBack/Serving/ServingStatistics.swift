@@ -14,6 +14,13 @@ public final class ServingStatistics: Sendable {
     public let grantFailures = Atomic<Int>(0)
     /// Requests failed by the storage.
     public let storageFailures = Atomic<Int>(0)
+    /// Grant mappings made for requests' pages: persistent grants mapped the first time, indirect
+    /// pages, and every mapping without persistent grants (each one a map and later an unmap).
+    public let grantMappings = Atomic<Int>(0)
+    /// Segments copied to or from granted pages (the copying data path; indirect pages included).
+    public let grantCopies = Atomic<Int>(0)
+    /// Persistent grants unmapped to make room for another (the cache was full).
+    public let grantEvictions = Atomic<Int>(0)
     /// Wake-ups that found no request and were slowed down (an event flood).
     public let throttledWakes = Atomic<Int>(0)
     /// Store calls of the control thread that got no reply in time (the device kept serving).
@@ -36,6 +43,8 @@ public final class ServingStatistics: Sendable {
     public var summary: String {
         "answered=\(answered.load(ordering: .relaxed)) refused=\(refused.load(ordering: .relaxed)) "
             + "grant-failures=\(grantFailures.load(ordering: .relaxed)) storage-failures=\(storageFailures.load(ordering: .relaxed)) "
+            + "grant-mappings=\(grantMappings.load(ordering: .relaxed)) grant-evictions=\(grantEvictions.load(ordering: .relaxed)) "
+            + "grant-copies=\(grantCopies.load(ordering: .relaxed)) "
             + "throttled-wakes=\(throttledWakes.load(ordering: .relaxed)) store-timeouts=\(storeTimeouts.load(ordering: .relaxed))"
             + (firstRefusal.map { " first-refusal=\"\($0)\"" } ?? "")
     }

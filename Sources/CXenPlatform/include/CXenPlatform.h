@@ -85,4 +85,28 @@ int cxp_epoll_forget(int epoll, int fd);
 /// or EINTR) or -errno.
 int cxp_epoll_wait(int epoll, uint64_t *tokens, int max, int timeout_ms);
 
+/// One side of a grant copy: an address in this process, or part of a granted page.
+union cxp_copy_pointer {
+    void *virt;
+    struct cxp_copy_foreign {
+        uint32_t ref;
+        uint16_t offset;
+        uint16_t domid;
+    } foreign;
+};
+
+/// Xen's `xengnttab_grant_copy_segment_t` (`<xengnttab.h>`), laid out as libxengnttab takes it:
+/// the library is loaded at run time, so its header is not needed to build. `flags` says which
+/// side is the grant (CXP_GNTCOPY_*); the hypervisor writes `status` (GNTST_*, 0 is done).
+struct cxp_grant_copy_segment {
+    union cxp_copy_pointer source, dest;
+    uint16_t len;
+    uint16_t flags;
+    int16_t status;
+};
+_Static_assert(sizeof(struct cxp_grant_copy_segment) == 24, "xengnttab_grant_copy_segment_t is 24 bytes");
+
+/// Xen's GNTCOPY_source_gref and GNTCOPY_dest_gref (`<xen/grant_table.h>`).
+static const uint16_t cxp_gntcopy_source_gref = 1, cxp_gntcopy_dest_gref = 2;
+
 #endif

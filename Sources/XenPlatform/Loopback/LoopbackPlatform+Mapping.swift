@@ -85,3 +85,20 @@ extension LoopbackPlatform: GrantMapping {
         }
     }
 }
+
+extension LoopbackPlatform: GrantCopying {
+    /// Copies through a mapping of each page made for the copy alone (checked as a mapping is:
+    /// read-only for ``GrantCopy/Direction/fromGrant``, read-write for ``GrantCopy/Direction/toGrant``).
+    public func copy(_ copies: UnsafeBufferPointer<GrantCopy>, grantedBy granter: DomainID) throws(PlatformError) {
+        for copy in copies {
+            if let error = copy.boundsError { throw error }
+            let pages = try map([copy.ref], grantedBy: granter, access: copy.direction == .toGrant ? .readWrite : .readOnly)
+            let page = pages.base + Int(copy.offset)
+            switch copy.direction {
+            case .fromGrant: copy.local.copyMemory(from: page, byteCount: Int(copy.length))
+            case .toGrant: page.copyMemory(from: copy.local, byteCount: Int(copy.length))
+            }
+            try unmap(pages)
+        }
+    }
+}

@@ -1,6 +1,7 @@
 // Grants over Xen's libxengnttab: gntshr shares this domain's pages, gnttab maps a peer's.
 
 import BlkifABI
+import CXenPlatform
 import Glibc
 import Synchronization
 import XenStore
@@ -105,5 +106,55 @@ public final class XenGrantTable: GrantSharing, GrantMapping, @unchecked Sendabl
     deinit {
         _ = libraries.gntshrClose(gntshr)
         _ = libraries.gnttabClose(gnttab)
+    }
+}
+
+extension XenGrantTable: GrantCopying {
+    /// Copies with one `xengnttab_grant_copy` call (gntdev's `IOCTL_GNTDEV_GRANT_COPY`): the
+    /// hypervisor copies each segment between the granted frame and this process's pages, and
+    /// nothing of the granter's memory is ever mapped here.
+    public func copy(_ copies: UnsafeBufferPointer<GrantCopy>, grantedBy granter: DomainID) throws(PlatformError) {
+        guard !copies.isEmpty else { return }
+        guard let grantCopy = libraries.gnttabGrantCopy else {
+            throw .xenUnavailable("xengnttab_grant_copy is missing from \(XenLibraries.gnttabLibrary) (Xen 4.8 and later have it)")
+        }
+        for copy in copies { if let error = copy.boundsError { throw error } }
+        let failure = withUnsafeTemporaryAllocation(of: cxp_grant_copy_segment.self, capacity: copies.count) { segments -> PlatformError? in
+            for (index, copy) in copies.enumerated() {
+                let grant = cxp_copy_pointer(foreign: cxp_copy_foreign(ref: copy.ref.rawValue, offset: copy.offset, domid: granter.rawValue))
+                let local = cxp_copy_pointer(virt: copy.local)
+                segments[index] = switch copy.direction {
+                case .fromGrant: cxp_grant_copy_segment(source: grant, dest: local, len: copy.length, flags: cxp_gntcopy_source_gref, status: 0)
+                case .toGrant: cxp_grant_copy_segment(source: local, dest: grant, len: copy.length, flags: cxp_gntcopy_dest_gref, status: 0)
+                }
+            }
+            guard grantCopy(gnttab, UInt32(copies.count), segments.baseAddress) == 0 else {
+                return .systemCall("xengnttab_grant_copy(\(copies.count) segments from domain \(granter))", errno: errno)
+            }
+            guard let failed = segments.firstIndex(where: { $0.status != 0 }) else { return nil }
+            return copyRefusal(copies[failed], status: segments[failed].status, grantedBy: granter)
+        }
+        if let failure { throw failure }
+    }
+
+    /// The error for a copy the hypervisor answered with `status` (Xen's `GNTST_*`). Xen answers
+    /// a copy into a read-only grant with `GNTST_general_error`, so a refused copy into a grant
+    /// is tried once the other way (one byte out of it): if that works, the grant is read-only.
+    /// Only the failure path pays for this.
+    private func copyRefusal(_ copy: GrantCopy, status: Int16, grantedBy granter: DomainID) -> PlatformError {
+        switch status {
+        case -3: return .notGranted(copy.ref)  // GNTST_bad_gntref
+        case -8 where copy.direction == .toGrant: return .readOnlyGrant(copy.ref)  // GNTST_permission_denied
+        case -1 where copy.direction == .toGrant:  // GNTST_general_error
+            var byte: UInt8 = 0
+            let readable = withUnsafeMutableBytes(of: &byte) { local in
+                var probe = cxp_grant_copy_segment(
+                    source: cxp_copy_pointer(foreign: cxp_copy_foreign(ref: copy.ref.rawValue, offset: copy.offset, domid: granter.rawValue)),
+                    dest: cxp_copy_pointer(virt: local.baseAddress), len: 1, flags: cxp_gntcopy_source_gref, status: 0)
+                return libraries.gnttabGrantCopy?(gnttab, 1, &probe) == 0 && probe.status == 0
+            }
+            return readable ? .readOnlyGrant(copy.ref) : .grantCopyFailed(copy.ref, status: status)
+        default: return .grantCopyFailed(copy.ref, status: status)
+        }
     }
 }

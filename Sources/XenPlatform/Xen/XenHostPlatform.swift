@@ -5,11 +5,12 @@ import XenStore
 
 /// The grant table (both halves) and event channels of the Xen domain this process runs in
 /// (dom0 or a driver domain), over Xen's libraries: the `GrantMapping & EventChannelTable`
-/// a backend takes, and the `GrantSharing` and event channels a frontend takes.
+/// a backend takes (and `GrantCopying`, which it prefers here), and the `GrantSharing` and
+/// event channels a frontend takes.
 ///
 /// The Xen counterpart of ``LoopbackPlatform``: nothing to serve and nothing to close, since
 /// the hypervisor is the broker. Both parts are thread-safe.
-public final class XenHostPlatform: GrantMapping, GrantSharing, EventChannelTable, @unchecked Sendable {  // safe: both parts are thread-safe
+public final class XenHostPlatform: GrantMapping, GrantCopying, GrantSharing, EventChannelTable, @unchecked Sendable {  // safe: both parts are thread-safe
     /// This domain's grant table.
     public let grants: XenGrantTable
     /// This domain's event channels.
@@ -35,6 +36,10 @@ public final class XenHostPlatform: GrantMapping, GrantSharing, EventChannelTabl
     }
 
     public func unmap(_ pages: MappedPages) throws(PlatformError) { try grants.unmap(pages) }
+
+    public func copy(_ copies: UnsafeBufferPointer<GrantCopy>, grantedBy granter: DomainID) throws(PlatformError) {
+        try grants.copy(copies, grantedBy: granter)
+    }
 
     public func allocateUnboundPort(for remote: DomainID) throws(PlatformError) -> XenEventPort {
         try events.allocateUnboundPort(for: remote)

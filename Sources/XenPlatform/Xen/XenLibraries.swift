@@ -1,6 +1,7 @@
 // Xen's grant and event-channel libraries, loaded at run time so the package builds and runs
 // without them.
 
+import CXenPlatform
 import Glibc
 
 /// The functions of `libxengnttab.so.1` (both halves) and `libxenevtchn.so.1` that the Xen
@@ -11,6 +12,7 @@ struct XenLibraries: @unchecked Sendable {  // safe: C function pointers into li
     typealias Close = @convention(c) (OpaquePointer?) -> Int32
     typealias MapDomainRefs = @convention(c) (OpaquePointer?, UInt32, UInt32, UnsafeMutablePointer<UInt32>?, Int32) -> UnsafeMutableRawPointer?
     typealias Unmap = @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UInt32) -> Int32
+    typealias GrantCopyCall = @convention(c) (OpaquePointer?, UInt32, UnsafeMutablePointer<cxp_grant_copy_segment>?) -> Int32
     typealias SharePages = @convention(c) (OpaquePointer?, UInt32, Int32, UnsafeMutablePointer<UInt32>?, Int32) -> UnsafeMutableRawPointer?
     typealias Descriptor = @convention(c) (OpaquePointer?) -> Int32
     typealias PortCall = @convention(c) (OpaquePointer?, UInt32) -> Int32
@@ -21,6 +23,8 @@ struct XenLibraries: @unchecked Sendable {  // safe: C function pointers into li
     let gnttabClose: Close
     let gnttabMapDomainGrantRefs: MapDomainRefs
     let gnttabUnmap: Unmap
+    /// `xengnttab_grant_copy` (Xen 4.8 and later); nil in an older library.
+    let gnttabGrantCopy: GrantCopyCall?
     // libxengnttab, sharing half (`xengntshr_*`)
     let gntshrOpen: Open
     let gntshrClose: Close
@@ -62,6 +66,7 @@ struct XenLibraries: @unchecked Sendable {  // safe: C function pointers into li
         gnttabClose = try Self.symbol(gnttab, "xengnttab_close")
         gnttabMapDomainGrantRefs = try Self.symbol(gnttab, "xengnttab_map_domain_grant_refs")
         gnttabUnmap = try Self.symbol(gnttab, "xengnttab_unmap")
+        gnttabGrantCopy = try? Self.symbol(gnttab, "xengnttab_grant_copy")
         gntshrOpen = try Self.symbol(gnttab, "xengntshr_open")
         gntshrClose = try Self.symbol(gnttab, "xengntshr_close")
         gntshrSharePages = try Self.symbol(gnttab, "xengntshr_share_pages")

@@ -3,14 +3,14 @@
 BLKIF=${BLKIF:-./blkif}
 
 # our_backend_attach DOMID IMAGE: starts serving; returns once the device is served.
-# SERVE_OPTIONS: more options for blkif serve (e.g. --no-persistent-grants).
+# SERVE_OPTIONS: more options for blkif serve, separated by commas (e.g. --data-path=mapping,--no-persistent-grants).
 our_backend_attach() {
     serve_log=results/serve-$tag.log
     # Our devices live under backend/blkif/, which dom0's kernel xen-blkback (watching
     # backend/vbd/) leaves alone: both backends stay loaded, as with QEMU's qdisk.
     say "xen-blkback $(grep -q '^xen_blkback ' /proc/modules && echo 'loaded' || echo 'not loaded') beside ours"
     SWIFT_BACKTRACE=${SERVE_BACKTRACE:-} \
-        $BLKIF serve --platform xen --frontend-domain "$1" --device 51712 --max-ring-pages "${RING_PAGES:-16}" ${SERVE_OPTIONS:-} "$2" \
+        $BLKIF serve --platform xen --frontend-domain "$1" --device 51712 --max-ring-pages "${RING_PAGES:-16}" $(echo "${SERVE_OPTIONS:-}" | tr , ' ') "$2" \
         > "$serve_log" 2>&1 &
     serve_pid=$!
     OUR_BACKEND_PATH=/local/domain/0/backend/blkif/$1/51712
