@@ -170,7 +170,7 @@ public final class BackendDevice: @unchecked Sendable {  // safe: the driver and
                 }
                 let executor = RequestExecutor(
                     storage: storage, mapper: mapper, copier: copier, granter: frontend,
-                    persistentGrants: connection.persistentGrants && copier == nil ? configuration.persistentGrantLimit : nil,
+                    persistentGrants: connection.persistentGrants ? configuration.persistentGrantLimit : nil,
                     statistics: statistics)
                 let server = QueueServer(
                     index: index, ring: ring, port: port, executor: executor, ioThreads: configuration.ioThreads,

@@ -120,14 +120,7 @@ extension XenGrantTable: GrantCopying {
         }
         for copy in copies { if let error = copy.boundsError { throw error } }
         let failure = withUnsafeTemporaryAllocation(of: cxp_grant_copy_segment.self, capacity: copies.count) { segments -> PlatformError? in
-            for (index, copy) in copies.enumerated() {
-                let grant = cxp_copy_pointer(foreign: cxp_copy_foreign(ref: copy.ref.rawValue, offset: copy.offset, domid: granter.rawValue))
-                let local = cxp_copy_pointer(virt: copy.local)
-                segments[index] = switch copy.direction {
-                case .fromGrant: cxp_grant_copy_segment(source: grant, dest: local, len: copy.length, flags: cxp_gntcopy_source_gref, status: 0)
-                case .toGrant: cxp_grant_copy_segment(source: local, dest: grant, len: copy.length, flags: cxp_gntcopy_dest_gref, status: 0)
-                }
-            }
+            for (index, copy) in copies.enumerated() { segments[index] = Self.segment(copy, grantedBy: granter) }
             guard grantCopy(gnttab, UInt32(copies.count), segments.baseAddress) == 0 else {
                 return .systemCall("xengnttab_grant_copy(\(copies.count) segments from domain \(granter))", errno: errno)
             }
@@ -135,6 +128,16 @@ extension XenGrantTable: GrantCopying {
             return copyRefusal(copies[failed], status: segments[failed].status, grantedBy: granter)
         }
         if let failure { throw failure }
+    }
+
+    /// `copy` as libxengnttab takes it: the grant the source or the destination, as its direction says.
+    private static func segment(_ copy: GrantCopy, grantedBy granter: DomainID) -> cxp_grant_copy_segment {
+        let grant = cxp_copy_pointer(foreign: cxp_copy_foreign(ref: copy.ref.rawValue, offset: copy.offset, domid: granter.rawValue))
+        let local = cxp_copy_pointer(virt: copy.local)
+        return switch copy.direction {
+        case .fromGrant: cxp_grant_copy_segment(source: grant, dest: local, len: copy.length, flags: cxp_gntcopy_source_gref, status: 0)
+        case .toGrant: cxp_grant_copy_segment(source: local, dest: grant, len: copy.length, flags: cxp_gntcopy_dest_gref, status: 0)
+        }
     }
 
     /// The error for a copy the hypervisor answered with `status` (Xen's `GNTST_*`). Xen answers
@@ -148,9 +151,8 @@ extension XenGrantTable: GrantCopying {
         case -1 where copy.direction == .toGrant:  // GNTST_general_error
             var byte: UInt8 = 0
             let readable = withUnsafeMutableBytes(of: &byte) { local in
-                var probe = cxp_grant_copy_segment(
-                    source: cxp_copy_pointer(foreign: cxp_copy_foreign(ref: copy.ref.rawValue, offset: copy.offset, domid: granter.rawValue)),
-                    dest: cxp_copy_pointer(virt: local.baseAddress), len: 1, flags: cxp_gntcopy_source_gref, status: 0)
+                var probe = Self.segment(GrantCopy(ref: copy.ref, offset: copy.offset, length: 1, local: local.baseAddress!, direction: .fromGrant),
+                                         grantedBy: granter)  // safe: a one-byte buffer has an address
                 return libraries.gnttabGrantCopy?(gnttab, 1, &probe) == 0 && probe.status == 0
             }
             return readable ? .readOnlyGrant(copy.ref) : .grantCopyFailed(copy.ref, status: status)

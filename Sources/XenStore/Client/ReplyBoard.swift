@@ -38,9 +38,11 @@ final class ReplyBoard: @unchecked Sendable {
         condition.broadcast()
     }
 
-    /// The reply to request `id`, waiting `timeout` (until `deadline`).
-    /// - Throws: `.connection` once the connection is closed, `.timedOut` at the deadline.
-    func wait(for id: UInt32, timeout: Duration, until deadline: Date) throws(XenStoreError) -> WireMessage {
+    /// The reply to request `id`, waiting up to `timeout`.
+    /// - Throws: `.connection` once the connection is closed, `.timedOut` when `timeout` passes.
+    func wait(for id: UInt32, timeout: Duration) throws(XenStoreError) -> WireMessage {
+        let (seconds, attoseconds) = timeout.components
+        let deadline = Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
         condition.lock()
         defer {
             waiting.remove(id)

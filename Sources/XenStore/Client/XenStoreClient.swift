@@ -132,8 +132,7 @@ public final class XenStoreClient: XenStore {
             board.close(reason: "send failed: \(UnixSocket.errorText())")
             throw .connection("send to \(socketPath) failed")
         }
-        let (seconds, attoseconds) = timeout.components
-        let reply = try board.wait(for: id, timeout: timeout, until: Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18))
+        let reply = try board.wait(for: id, timeout: timeout)
         guard reply.type == WireType.error.rawValue else { return reply.payload }
         let name = WireMessage.splitStrings(reply.payload)?.first ?? ""
         guard let code = XSDError(rawValue: name) else { throw .protocolViolation("unknown error \"\(name)\"") }
