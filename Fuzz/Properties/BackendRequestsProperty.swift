@@ -36,7 +36,9 @@ enum BackendRequestsProperty {
         let persistent = input.bool() ? input.int(in: 1...8) : nil
         let executor = RequestExecutor(storage: disk, mapper: grants, copier: copying ? grants : nil, granter: DomainID(1),
                                        persistentGrants: copying ? nil : persistent, statistics: ServingStatistics())
-        let slot = RequestSlot(segmentCapacity: max(limits.maximumSegments, limits.maximumIndirectSegments), copying: copying)
+        guard let slot = try? RequestSlot(segmentCapacity: max(limits.maximumSegments, limits.maximumIndirectSegments), copying: copying) else {
+            return require(false, "no copy buffer for \(max(limits.maximumSegments, limits.maximumIndirectSegments)) segments")
+        }
         let ring = FuzzRing(pages: 1, abi: abi)
         var front = FrontRing(initializing: ring.base, geometry: ring.geometry, startingAt: RingIndex(UInt32.max - 3))
         let written = input.rest()

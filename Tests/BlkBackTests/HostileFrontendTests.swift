@@ -42,4 +42,41 @@ final class HostileFrontendTests: XCTestCase {
         // The summary names the first refusal: the unknown operation the hostile frontend sent first.
         XCTAssertTrue(victimSummary.contains("first-refusal=\"") && victimSummary.contains("99"), String(victimSummary))
     }
+
+    /// A ring whose request producer is already past it when the frontend connects: the backend
+    /// refuses the connection with an error node naming the indexes, keeps nothing of it (its
+    /// event channel closed, its ring unmapped: no descriptor left open), and serves the next
+    /// frontend of the same device.
+    func testARingBrokenAtConnectIsRefusedAndLeavesNothingOpen() throws {
+        let harness = try ServeHarness()
+        defer { harness.shutDown() }
+        let backend = try harness.serve([try harness.image("disk.img", sectors: 4096)], domains: [1])
+        func refusedConnection(_ round: UInt64) throws {
+            let peer = try harness.frontend(.m64, mode: "badring", domain: 1, seed: round, count: 0)
+            XCTAssertEqual(try peer.finish(), 0, peer.text)
+            XCTAssertTrue(peer.text.contains("refused ") && peer.text.contains("\(5 * 32 + 3)"), peer.text)
+        }
+        // The first refusal opens what the backend keeps for a frontend domain; later ones add nothing.
+        try refusedConnection(0)
+        let settled = try openDescriptors(of: backend.pid)
+        for round in UInt64(1)...4 { try refusedConnection(round) }
+        XCTAssertEqual(try openDescriptors(of: backend.pid), settled, "descriptors left open by four refused connections")
+
+        let good = try harness.frontend(.m64, mode: "verify", domain: 1, seed: 7, count: 100)
+        XCTAssertEqual(try good.finish(), 0, good.text)
+        XCTAssertTrue(backend.isRunning, backend.text)
+    }
+
+    /// The descriptors process `pid` has open (its /proc fd directory, read a few times until two
+    /// reads agree, so that a descriptor being closed as it is read does not count).
+    private func openDescriptors(of pid: Int32) throws -> Int {
+        var last = -1
+        for _ in 0..<50 {
+            let now = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count
+            if now == last { return now }
+            last = now
+            usleep(20_000)
+        }
+        return last
+    }
 }

@@ -159,24 +159,27 @@ public final class BackendDevice: @unchecked Sendable {  // safe: the driver and
         do {
             for (index, queue) in connection.queues.enumerated() {
                 let pages = try mapper.map(queue.ringReferences, grantedBy: frontend, access: .readWrite)
-                let port: any XenPlatform.EventChannelPort
-                let ring: BackRing
+                var port: (any XenPlatform.EventChannelPort)?
+                let server: QueueServer
                 do {
-                    port = try bind(frontend, EventPort(queue.eventChannel.rawValue))
-                    ring = try BackRing(attachingTo: pages.base, geometry: connection.geometry, limits: limits)
+                    let bound = try bind(frontend, EventPort(queue.eventChannel.rawValue))
+                    port = bound
+                    let ring = try BackRing(attachingTo: pages.base, geometry: connection.geometry, limits: limits)
+                    let executor = RequestExecutor(
+                        storage: storage, mapper: mapper, copier: copier, granter: frontend,
+                        persistentGrants: connection.persistentGrants ? configuration.persistentGrantLimit : nil,
+                        statistics: statistics)
+                    server = try QueueServer(
+                        index: index, ring: ring, port: bound, executor: executor, ioThreads: configuration.ioThreads,
+                        segmentCapacity: segmentCapacity,
+                        onProtocolError: { [weak self] message in self?.reportProtocolError(message) })
+                    connected.append((server, pages, bound))
                 } catch {
+                    // Nothing of this queue is in `connected` yet: undo it here.
+                    port?.close()
                     try? mapper.unmap(pages)
                     throw error
                 }
-                let executor = RequestExecutor(
-                    storage: storage, mapper: mapper, copier: copier, granter: frontend,
-                    persistentGrants: connection.persistentGrants ? configuration.persistentGrantLimit : nil,
-                    statistics: statistics)
-                let server = QueueServer(
-                    index: index, ring: ring, port: port, executor: executor, ioThreads: configuration.ioThreads,
-                    segmentCapacity: segmentCapacity,
-                    onProtocolError: { [weak self] message in self?.reportProtocolError(message) })
-                connected.append((server, pages, port))
                 server.start()
             }
         } catch {

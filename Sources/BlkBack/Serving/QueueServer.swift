@@ -44,8 +44,13 @@ final class QueueServer: @unchecked Sendable {  // safe: the ring and the lists 
     /// The longest any of this ring's threads sleeps before looking at its stop flag.
     static let pollInterval = Duration.milliseconds(100)
 
+    /// A server for `ring` with one slot per request it may have in flight, each sized for
+    /// `segmentCapacity` segments.
+    ///
+    /// - Throws: ``PlatformError/systemCall(_:errno:)`` when a slot's copy buffer cannot be
+    ///   reserved (copying executors only).
     init(index: Int, ring: consuming BackRing, port: any XenPlatform.EventChannelPort, executor: RequestExecutor,
-         ioThreads: Int, segmentCapacity: Int, onProtocolError: @escaping @Sendable (String) -> Void) {
+         ioThreads: Int, segmentCapacity: Int, onProtocolError: @escaping @Sendable (String) -> Void) throws(PlatformError) {
         self.index = index
         let slotCount = ioThreads == 0 ? 1 : min(ring.entryCount, 128)
         self.ring = LockedRing(ring)
@@ -53,7 +58,8 @@ final class QueueServer: @unchecked Sendable {  // safe: the ring and the lists 
         self.executor = executor
         self.ioThreads = ioThreads
         self.onProtocolError = onProtocolError
-        slots = (0..<slotCount).map { _ in RequestSlot(segmentCapacity: segmentCapacity, copying: executor.copier != nil) }
+        let copying = executor.copier != nil
+        slots = try (0..<slotCount).map { (_) throws(PlatformError) in try RequestSlot(segmentCapacity: segmentCapacity, copying: copying) }
         free = Mutex(SlotQueue(capacity: slotCount, full: true))
         ready = Mutex(SlotQueue(capacity: slotCount, full: false))
     }

@@ -116,14 +116,15 @@ final class RequestExecutor: @unchecked Sendable {  // safe: immutable; the cach
     /// segments into the slot once and checks them (``IndirectTransfer/segments(copying:into:)``);
     /// false when any of it fails.
     private func copySegments(of indirect: IndirectTransfer, into slot: RequestSlot) -> Bool {
-        if let copier, let copies = slot.copies, let bounce = slot.bounce {
+        if let copier, let buffers = slot.copyBuffers {
             let needed = indirect.segmentBytes
             for page in 0..<indirect.pageCount {
-                copies[page] = GrantCopy(ref: indirect.pageGrants[page], offset: 0, length: UInt16(min(GrantPage.size, needed - page * GrantPage.size)),
-                                         local: bounce + page * GrantPage.size, direction: .fromGrant)
+                buffers.copies[page] = GrantCopy(
+                    ref: indirect.pageGrants[page], offset: 0, length: UInt16(min(GrantPage.size, needed - page * GrantPage.size)),
+                    local: buffers.bounce + page * GrantPage.size, direction: .fromGrant)
             }
-            guard copyGrants(UnsafeBufferPointer(start: copies, count: indirect.pageCount), with: copier) else { return false }
-            return takeSegments(of: indirect, from: UnsafeRawBufferPointer(start: bounce, count: needed), into: slot)
+            guard copyGrants(UnsafeBufferPointer(start: buffers.copies, count: indirect.pageCount), with: copier) else { return false }
+            return takeSegments(of: indirect, from: UnsafeRawBufferPointer(start: buffers.bounce, count: needed), into: slot)
         }
         let refs = (0..<indirect.pageCount).map { indirect.pageGrants[$0] }
         guard let pages = try? mapper.map(refs, grantedBy: granter, access: .readOnly) else {
@@ -151,7 +152,7 @@ final class RequestExecutor: @unchecked Sendable {  // safe: immutable; the cach
     /// slot's buffer).
     private func transfer(_ slot: RequestSlot, toDisk: Bool) -> Status {
         guard slot.segmentCount > 0 else { return .okay }
-        if let copier { return copyTransfer(slot, toDisk: toDisk, with: copier) }
+        if let copier, let buffers = slot.copyBuffers { return copyTransfer(slot, through: buffers, toDisk: toDisk, with: copier) }
         guard mapPages(of: slot, writable: !toDisk) else {
             statistics.grantFailures.add(1, ordering: .relaxed)
             releasePages(of: slot)
@@ -171,8 +172,8 @@ final class RequestExecutor: @unchecked Sendable {  // safe: immutable; the cach
 
     /// Moves the slot's data through its buffer: the segments' bytes one after another, one grant
     /// copy call and one storage call (a write copies in first, a read copies out after).
-    private func copyTransfer(_ slot: RequestSlot, toDisk: Bool, with copier: any GrantCopying) -> Status {
-        guard let copies = slot.copies, let bounce = slot.bounce else { return .error }
+    private func copyTransfer(_ slot: RequestSlot, through buffers: CopyBuffers, toDisk: Bool, with copier: any GrantCopying) -> Status {
+        let copies = buffers.copies, bounce = buffers.bounce
         var bytes = 0
         for index in 0..<slot.segmentCount {
             let segment = slot.segments[index]

@@ -64,16 +64,18 @@ final class RequestSlot {
     let indirectCopy: UnsafeMutableRawBufferPointer
     /// Segments the buffers hold at most.
     let capacity: Int
-    /// One grant copy per segment (copying only).
-    let copies: UnsafeMutablePointer<GrantCopy>?
-    /// The data of a transfer, its segments one after another, a page each at most (copying
-    /// only; reserved address space, given memory as it is first touched).
-    let bounce: UnsafeMutableRawPointer?
+    /// The copying path's buffers; present exactly when the slot was made for copying.
+    let copyBuffers: CopyBuffers?
 
     /// A slot for requests of at most `segmentCapacity` segments, with the copying path's
     /// buffers when `copying`.
-    init(segmentCapacity: Int, copying: Bool = false) {
+    ///
+    /// - Throws: ``PlatformError/systemCall(_:errno:)`` when the system refuses the copy buffer's
+    ///   address space; nothing is left allocated.
+    init(segmentCapacity: Int, copying: Bool = false) throws(PlatformError) {
         capacity = max(segmentCapacity, 1)
+        // First, so that a refusal leaves nothing to free.
+        copyBuffers = copying ? try CopyBuffers(segmentCapacity: capacity) : nil
         segments = .allocate(capacity: capacity)
         segments.initialize(repeating: Segment(grant: GrantRef(0)), count: capacity)
         pages = .allocate(capacity: capacity)
@@ -83,14 +85,6 @@ final class RequestSlot {
         vectors.initialize(repeating: iovec(), count: capacity)
         indirectCopy = .allocate(byteCount: capacity * 8, alignment: 8)
         transient.reserveCapacity(4)
-        copies = copying ? .allocate(capacity: capacity) : nil
-        bounce = copying ? Self.reserve(byteCount: capacity * GrantPage.size) : nil
-    }
-
-    /// Anonymous memory of `byteCount` bytes, nil when the system refuses it.
-    private static func reserve(byteCount: Int) -> UnsafeMutableRawPointer? {
-        let memory = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-        return memory == MAP_FAILED ? nil : memory
     }
 
     deinit {
@@ -100,7 +94,38 @@ final class RequestSlot {
         pages.deallocate()
         vectors.deallocate()
         indirectCopy.deallocate()
-        copies?.deallocate()
-        if let bounce { munmap(bounce, capacity * GrantPage.size) }
+        copyBuffers?.free()
+    }
+}
+
+/// The memory a slot's request passes through when its data is copied rather than mapped.
+struct CopyBuffers {
+    /// One grant copy per segment.
+    let copies: UnsafeMutablePointer<GrantCopy>
+    /// The data of a transfer, its segments one after another, a page each at most (reserved
+    /// address space, given memory as it is first touched).
+    let bounce: UnsafeMutableRawPointer
+    /// Bytes reserved at ``bounce``.
+    let byteCount: Int
+
+    /// Buffers for requests of at most `segmentCapacity` segments.
+    ///
+    /// - Throws: ``PlatformError/systemCall(_:errno:)`` naming the size the system refused.
+    init(segmentCapacity: Int) throws(PlatformError) {
+        let (bytes, overflow) = segmentCapacity.multipliedReportingOverflow(by: GrantPage.size)
+        guard !overflow else { throw .systemCall("mmap of \(segmentCapacity) pages for a copy buffer", errno: EOVERFLOW) }
+        let memory = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let memory, memory != MAP_FAILED else {
+            throw .systemCall("mmap of \(bytes) bytes for a copy buffer", errno: errno)
+        }
+        bounce = memory
+        byteCount = bytes
+        copies = .allocate(capacity: segmentCapacity)
+    }
+
+    /// Returns the memory (the slot's deinit).
+    func free() {
+        copies.deallocate()
+        munmap(bounce, byteCount)
     }
 }

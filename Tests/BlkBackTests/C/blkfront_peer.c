@@ -17,6 +17,8 @@
  * MODE hostile  malformed requests (each must be answered with the right status), then an
  *               event flood of COUNT ms with nothing on the ring, then a request producer far
  *               past the ring; prints "closed <error node>" once the backend closes the device.
+ * MODE badring  offers a ring whose request producer is already past it; prints
+ *               "refused <error node>" once the backend refuses to connect.
  * Every failure prints "FAIL ..." and exits 1; every wait is bounded. This file connects and
  * drives the ring; the modes are in peer_workloads.c and peer_hostile.c.
  */
@@ -111,7 +113,9 @@ static void wait_backend_state(unsigned wanted)
 
 // MARK: Connecting
 
-static void connect_device(const char *dir, const char *device, unsigned wanted_pages, int persistent)
+/* Connects the device; with `spoiled`, offers a ring whose req_prod is past it and returns once
+ * the backend has refused it (printing "refused <error node>"). */
+static void connect_device(const char *dir, const char *device, unsigned wanted_pages, int persistent, int spoiled)
 {
     if (granter_start(dir, domain, 512, 1024) != 0) FAIL("loopback platform in %s: %s", dir, strerror(errno));
     xs = xs_open(0);
@@ -147,6 +151,7 @@ static void connect_device(const char *dir, const char *device, unsigned wanted_
     blkif_sring_t *shared = granter_page(ring_first);
     SHARED_RING_INIT(shared);
     FRONT_RING_INIT(&ring, shared, pages * 4096u);
+    if (spoiled) shared->req_prod = 5 * RING_SIZE(&ring) + 3;
     uint32_t port;
     if (granter_allocate_port(0, &port, &ev_in, &ev_out) != 0) FAIL("allocating an event channel");
     if (granter_share(DATA_PAGES, 0, 0, &data_first, data_refs) != 0) FAIL("sharing data pages");
@@ -166,6 +171,20 @@ static void connect_device(const char *dir, const char *device, unsigned wanted_
     write_node(front, "protocol", "%s", sizeof(long) == 8 ? XEN_IO_PROTO_ABI_X86_64 : XEN_IO_PROTO_ABI_X86_32);
     write_node(front, "feature-persistent", "%d", persistent);
     write_node(front, "state", "%u", XenbusStateInitialised);
+    if (spoiled) {
+        for (long long deadline = now_ms() + WAIT_MS;;) {
+            char *error = read_node(back, "error");
+            unsigned state = (unsigned)read_number(back, "state", 0);
+            if (error != NULL && (state == XenbusStateClosing || state == XenbusStateClosed)) {
+                printf("refused %s\n", error);
+                free(error);
+                return;
+            }
+            free(error);
+            if (now_ms() > deadline) FAIL("the backend did not refuse a ring with req_prod past it (state %u)", state);
+            usleep(10000);
+        }
+    }
     wait_backend_state(XenbusStateConnected);
     sectors = read_number(back, "sectors", 0);
     write_node(front, "state", "%u", XenbusStateConnected);
@@ -285,7 +304,9 @@ int main(int argc, char **argv)
     uint64_t seed = strtoull(argv[5], NULL, 10);
     unsigned count = (unsigned)atoi(argv[6]);
     rng_state = seed * 2654435761u + 88172645463325252ull;
-    connect_device(argv[2], argv[4], (unsigned)atoi(argv[8]), atoi(argv[7]));
+    int spoiled = strcmp(mode, "badring") == 0;
+    connect_device(argv[2], argv[4], (unsigned)atoi(argv[8]), atoi(argv[7]), spoiled);
+    if (spoiled) return 0;
     if (strcmp(mode, "verify") == 0) verify(count);
     else if (strcmp(mode, "durable") == 0) durable(seed);
     else if (strcmp(mode, "check") == 0) check(seed, count);
