@@ -48,6 +48,18 @@ extension BlockDevice {
             setup.releaseRemaining(within: .seconds(2))
             throw .attachFailed("\(device): \(reason)")
         }
+        // Linux's blkback announces indirect descriptors only now: the slots follow its word.
+        do {
+            try setup.settle(indirectSegments: connection.requestLimits.maximumIndirectSegments)
+        } catch {
+            driver.requestClose()
+            _ = try? driver.run(until: [.closed], timeout: DeviceControl.handshakeTimeout)
+            driver.stop()
+            setup.tearDown()
+            setup.releaseRemaining(within: .seconds(2))
+            throw .attachFailed("\(device): granting the request pages for the \(connection.requestLimits.maximumIndirectSegments) "
+                                + "indirect segments settled at Connected: \(error)")
+        }
         let queues = setup.makeQueues(handle: DeviceHandle(UInt16(truncatingIfNeeded: device.id.rawValue)),
                                       onFailure: { [weak setup] error in setup?.failAll(error) })
         let control = DeviceControl(driver: driver, setup: setup)

@@ -22,7 +22,16 @@ final class RingSetup: Sendable {
         var ring: SharedPages
         var port: any XenPlatform.EventChannelPort
         var slots: [SlotPages]
-        var shares: [SharedPages]
+        /// The slots' grants (data pages and indirect pages).
+        var slotShares: [SharedPages]
+        /// Every grant of the queue, its ring first.
+        var shares: [SharedPages] { [ring] + slotShares }
+    }
+
+    /// A queue's request slots and the grants behind them.
+    private struct GrantedSlots {
+        var slots: [SlotPages] = []
+        var shares: [SharedPages] = []
     }
 
     let grants: any GrantSharing
@@ -86,26 +95,86 @@ final class RingSetup: Sendable {
     }
 
     private func grantQueue(_ choice: TransportChoice) throws(PlatformError) -> GrantedQueue {
-        var shares: [SharedPages] = []
+        let ring = try grants.share(pageCount: choice.geometry.pageCount, with: backend, access: .readWrite)
+        let port: any XenPlatform.EventChannelPort
         do {
-            let ring = try grants.share(pageCount: choice.geometry.pageCount, with: backend, access: .readWrite)
-            shares.append(ring)
-            let port = try allocatePort(backend)
-            var slots: [SlotPages] = []
+            port = try allocatePort(backend)
+        } catch {
+            try? grants.endSharing(ring)
+            throw error
+        }
+        do {
+            let granted = try grantSlots(choice)
+            return GrantedQueue(ring: ring, port: port, slots: granted.slots, slotShares: granted.shares)
+        } catch {
+            port.close()
+            try? grants.endSharing(ring)
+            throw error
+        }
+    }
+
+    /// Grants one queue's request slots for `choice`; on a failure ends what it granted.
+    private func grantSlots(_ choice: TransportChoice) throws(PlatformError) -> GrantedSlots {
+        var granted = GrantedSlots()
+        do {
             for _ in 0..<Self.slotCount(choice) {
                 let data = try grants.share(pageCount: Self.pagesPerRequest(choice), with: backend, access: .readWrite)
-                shares.append(data)
+                granted.shares.append(data)
                 var indirect: SharedPages?
                 if Self.usesIndirect(choice) {
-                    indirect = try grants.share(pageCount: 1, with: backend, access: .readWrite)
-                    shares.append(indirect!)
+                    let page = try grants.share(pageCount: 1, with: backend, access: .readWrite)
+                    granted.shares.append(page)
+                    indirect = page
                 }
-                slots.append(SlotPages(data: data.base, dataRefs: data.refs, indirect: indirect?.base, indirectRef: indirect?.refs[0]))
+                granted.slots.append(SlotPages(data: data.base, dataRefs: data.refs, indirect: indirect?.base, indirectRef: indirect?.refs[0]))
             }
-            return GrantedQueue(ring: ring, port: port, slots: slots, shares: shares)
+            return granted
         } catch {
-            for share in shares { try? grants.endSharing(share) }
+            for share in granted.shares { try? grants.endSharing(share) }
             throw error
+        }
+    }
+
+    /// Sizes every queue's request slots for the indirect-segment limit settled at Connected.
+    ///
+    /// Linux's blkback announces `feature-max-indirect-segments` only as it connects, after the
+    /// slots were granted for what its offer said at InitWait; a backend may also lower or
+    /// withdraw its word then. As Linux's blkfront sizes its indirect pages as it connects, the
+    /// slots are granted again for the settled limit when it changes their shape. No request is
+    /// in flight yet, and the backend maps a slot's pages only for a request, so the old grants
+    /// end at once. Nothing changes when the shape is the same.
+    ///
+    /// - Throws: the platform's refusal of the new grants; the slots set up before are kept, and
+    ///   ``tearDown()`` ends them.
+    func settle(indirectSegments settled: Int) throws(PlatformError) {
+        guard var choice = books.withLock({ $0.choice }) else { return }
+        let before = choice
+        choice.maximumIndirectSegments = settled
+        guard Self.usesIndirect(choice) != Self.usesIndirect(before) || Self.pagesPerRequest(choice) != Self.pagesPerRequest(before)
+                || Self.slotCount(choice) != Self.slotCount(before) else {
+            books.withLock { $0.choice = choice }
+            return
+        }
+        let queues = books.withLock { $0.built }
+        var regranted: [GrantedSlots] = []
+        do {
+            for _ in queues { regranted.append(try grantSlots(choice)) }
+        } catch {
+            for granted in regranted { for share in granted.shares { try? grants.endSharing(share) } }
+            throw error
+        }
+        let replaced = books.withLock { books in
+            defer {
+                for index in books.built.indices {
+                    books.built[index].slots = regranted[index].slots
+                    books.built[index].slotShares = regranted[index].shares
+                }
+                books.choice = choice
+            }
+            return books.built.flatMap(\.slotShares)
+        }
+        for share in replaced where (try? grants.endSharing(share)) == nil {
+            books.withLock { $0.unreleased.append(share) }
         }
     }
 

@@ -33,14 +33,25 @@ final class ScriptedBackend: @unchecked Sendable {  // safe: used from the test'
     /// The next response slot: the scripted `rsp_prod_pvt`.
     private var responses = RingIndex(0)
 
-    /// A device of `sectors` sectors whose backend offers `offer`.
-    init(sectors: UInt64 = 2048, offer: BackendOffer = BackendOffer(maximumRingPages: 1, features: BackendFeatures(flushCache: true))) throws {
+    /// Indirect segments the backend's ring accepts: the offer's, or what it announced as it connected.
+    private let indirectSegments: Int
+
+    /// A device of `sectors` sectors whose backend offers `offer`, and writes `announcedAtConnect`
+    /// (`feature-max-indirect-segments` and its other feature nodes) only as it connects, as
+    /// Linux's blkback does.
+    init(sectors: UInt64 = 2048, offer: BackendOffer = BackendOffer(maximumRingPages: 1, features: BackendFeatures(flushCache: true)),
+         announcedAtConnect: [String: String] = [:]) throws {
         directory = NSTemporaryDirectory() + "/blkfront-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         frontPlatform = try LoopbackPlatform(domain: DomainID(1), directory: directory, grantEntries: 1024, arenaPages: 1024)
         backPlatform = try LoopbackPlatform(domain: .dom0, directory: directory)
         try Toolstack.createDevice(device, configuration: DeviceConfiguration(params: "scripted"), in: store)
-        driver = BackendDriver(store: store.session(as: .dom0), device: device, offer: offer, disk: DiskProperties(sectors: Sector(sectors)))
+        let backendStore = store.session(as: .dom0), backendPath = device.backendPath
+        driver = BackendDriver(store: backendStore, device: device, offer: offer, disk: DiskProperties(sectors: Sector(sectors)),
+                               connectRings: { _ in
+                                   for (node, value) in announcedAtConnect { try backendStore.write(try backendPath.appending(node), value) }
+                               })
+        indirectSegments = announcedAtConnect["feature-max-indirect-segments"].flatMap { Int($0) } ?? offer.maximumIndirectSegments
         try driver.start()
     }
 
@@ -61,8 +72,32 @@ final class ScriptedBackend: @unchecked Sendable {  // safe: used from the test'
         let connection = try XCTUnwrap(driver.connection)
         mapped = try backPlatform.map(connection.queues[0].ringReferences, grantedBy: DomainID(1), access: .readWrite)
         port = try backPlatform.bind(to: DomainID(1), port: EventPort(connection.queues[0].eventChannel.rawValue))
-        ring = try BackRing(attachingTo: mapped.base, geometry: connection.geometry, limits: connection.requestLimits)
+        var limits = connection.requestLimits
+        limits.maximumIndirectSegments = indirectSegments
+        ring = try BackRing(attachingTo: mapped.base, geometry: connection.geometry, limits: limits)
         shared = SharedRing(mapped.base, geometry: connection.geometry)
+    }
+
+    /// Attaches a frontend that is expected to give up after Connected: the backend follows the
+    /// close handshake to Closed on another thread. Returns the attach's error and the backend's
+    /// last state.
+    func attachExpectingFailure(_ options: FrontendOptions) throws -> (error: Error?, backendState: XenbusState?) {
+        let closed = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let driver = self.driver  // used by that thread alone until it signals
+        nonisolated(unsafe) var reached: XenbusState?
+        Thread.detachNewThread {
+            reached = try? driver.run(until: [.closed], timeout: .seconds(10))
+            closed.signal()
+        }
+        var failure: Error?
+        do {
+            frontend = try BlockDevice.attach(store: store.session(as: DomainID(1)), device: device, grants: frontPlatform,
+                                              events: frontPlatform, options: options, timeout: .seconds(10))
+        } catch {
+            failure = error
+        }
+        XCTAssertEqual(closed.wait(timeout: .now() + 10), .success)
+        return (failure, reached)
     }
 
     /// What the test needs of a request, copied out (the ring's private copy is reused).

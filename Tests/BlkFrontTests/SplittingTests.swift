@@ -48,4 +48,73 @@ final class SplittingTests: XCTestCase {
         }
         XCTAssertNil(device.failure, "an error status fails the call, not the device")
     }
+
+    /// Linux's blkback writes `feature-max-indirect-segments` only as it connects. The frontend
+    /// takes it then (up to its own limit), sizes its slots for it, and sends a 128 KiB read as
+    /// one indirect request of 32 segments.
+    func testIndirectSegmentsAnnouncedOnlyAtConnectedAreUsed() async throws {
+        let backend = try ScriptedBackend(offer: BackendOffer(maximumRingPages: 1), announcedAtConnect: ["feature-max-indirect-segments": "32"])
+        defer { backend.tearDown() }
+        try backend.attach(FrontendOptions(queueDepth: 8, indirectSegments: 64))
+        let device = try XCTUnwrap(backend.frontend)
+        XCTAssertEqual(device.connection.requestLimits.maximumIndirectSegments, 32)
+        XCTAssertEqual(device.maximumRequestBytes, 128 * 1024)
+        try await readAnswered(by: backend, on: device, bytes: 128 * 1024, expecting: [(.read, 0, 32)])
+    }
+
+    /// A backend whose word at Connected is lower than its offer at InitWait: requests are sized
+    /// by the lower one (64 KiB, 16 segments), never by what the slots were first granted for.
+    func testIndirectSegmentsLoweredAtConnectedBoundTheRequests() async throws {
+        let backend = try ScriptedBackend(offer: BackendOffer(maximumRingPages: 1, maximumIndirectSegments: 64),
+                                          announcedAtConnect: ["feature-max-indirect-segments": "16"])
+        defer { backend.tearDown() }
+        try backend.attach(FrontendOptions(queueDepth: 8, indirectSegments: 64))
+        let device = try XCTUnwrap(backend.frontend)
+        XCTAssertEqual(device.connection.requestLimits.maximumIndirectSegments, 16)
+        XCTAssertEqual(device.maximumRequestBytes, 64 * 1024)
+        try await readAnswered(by: backend, on: device, bytes: 128 * 1024, expecting: [(.read, 0, 16), (.read, 128, 16)])
+    }
+
+    /// A backend that withdraws indirect descriptors at Connected gets requests of the header's
+    /// 11 segments (44 KiB).
+    func testIndirectSegmentsWithdrawnAtConnectedAreNotUsed() async throws {
+        let backend = try ScriptedBackend(offer: BackendOffer(maximumRingPages: 1, maximumIndirectSegments: 64),
+                                          announcedAtConnect: ["feature-max-indirect-segments": "0"])
+        defer { backend.tearDown() }
+        try backend.attach(FrontendOptions(queueDepth: 8, indirectSegments: 64))
+        let device = try XCTUnwrap(backend.frontend)
+        XCTAssertEqual(device.connection.requestLimits.maximumIndirectSegments, 0)
+        XCTAssertEqual(device.maximumRequestBytes, 44 * 1024)
+        try await readAnswered(by: backend, on: device, bytes: 88 * 1024, expecting: [(.read, 0, 11), (.read, 88, 11)])
+    }
+
+    /// Slots for 256 indirect segments announced at Connected need more pages than the frontend's
+    /// grant table holds: the attach fails naming the count and the refusal, after closing the
+    /// device with the backend (which reaches Closed).
+    func testIndirectPagesTheGrantTableCannotHoldFailTheAttachByName() throws {
+        let backend = try ScriptedBackend(offer: BackendOffer(maximumRingPages: 1), announcedAtConnect: ["feature-max-indirect-segments": "256"])
+        defer { backend.tearDown() }
+        let (error, backendState) = try backend.attachExpectingFailure(FrontendOptions(queueDepth: 8, indirectSegments: 256))
+        guard case .attachFailed(let message) = error as? BlockDeviceError else { return XCTFail("attach: \(String(describing: error))") }
+        XCTAssertTrue(message.contains("256 indirect segments settled at Connected") && message.contains("no room to grant"), message)
+        XCTAssertEqual(backendState, .closed)
+    }
+
+    /// Reads `bytes` at sector 0, checks the requests the backend takes (operation echoed, first
+    /// sector, segments) and answers each.
+    private func readAnswered(by backend: ScriptedBackend, on device: BlockDevice, bytes: Int,
+                              expecting expected: [(BlkifABI.Operation, UInt64, Int)]) async throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 4096)
+        defer { buffer.deallocate() }
+        nonisolated(unsafe) let target = buffer
+        let task = Task { try await device.read(into: target, at: 0) }
+        var requests: [ScriptedBackend.TakenRequest] = []
+        for _ in expected { requests.append(try backend.nextRequest()) }
+        XCTAssertEqual(requests.map(\.operation), expected.map(\.0))
+        XCTAssertEqual(requests.map(\.sector), expected.map { Sector($0.1) })
+        XCTAssertEqual(requests.map(\.segments), expected.map(\.2))
+        for request in requests { backend.respond(id: request.id, operation: request.operation, entries: request.entries) }
+        try await task.value
+        XCTAssertNil(device.failure)
+    }
 }

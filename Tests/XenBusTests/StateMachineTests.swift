@@ -272,7 +272,8 @@ final class ToolstackTests: XCTestCase {
 final class LinuxBackendInteropTests: XCTestCase {
     /// A backend whose offer at InitWait has ring nodes only, and whose features (flush, barrier,
     /// discard, persistent grants, 32 indirect segments) come with Connected: the frontend ends
-    /// with those features, persistent grants on, and no indirect segments above what it set up.
+    /// with those features, persistent grants on, and the backend's 32 indirect segments (under
+    /// its own 64), which it sizes its slots for then.
     func testFeaturesWrittenAtConnectedAreReadThen() throws {
         let fixture = try DeviceFixture()
         let frontend = try fixture.frontend(limits: FrontendLimits(ringPages: 4, maximumIndirectSegments: 64, persistentGrants: true))
@@ -291,8 +292,25 @@ final class LinuxBackendInteropTests: XCTestCase {
         XCTAssertTrue(features.barrier)
         XCTAssertEqual(features.discard?.granularity, 4096)
         XCTAssertEqual(frontend.connection?.persistentGrants, true)
-        XCTAssertEqual(frontend.connection?.requestLimits.maximumIndirectSegments, 0, "the slots were sized without them")
+        XCTAssertEqual(frontend.connection?.requestLimits.maximumIndirectSegments, 32, "the backend's word at Connected")
         XCTAssertEqual(frontend.disk?.sectors, Sector(2048))
+    }
+
+    /// The word at Connected counts, lower or higher than the offer at InitWait, and never above
+    /// the frontend's own limit.
+    func testIndirectSegmentsSettleAtConnected() throws {
+        for (offered, announced, limit, settled) in [(64, "16", 64, 16), (64, "0", 64, 0), (0, "512", 256, 256), (32, nil, 64, 0)] as [(Int, String?, Int, Int)] {
+            let fixture = try DeviceFixture()
+            let frontend = try fixture.frontend(limits: FrontendLimits(ringPages: 1, maximumIndirectSegments: limit))
+            try fixture.writeBackend(["feature-max-indirect-segments": String(offered), "state": "2"])
+            try pump(frontend, nil) { frontend.state == .initialised }
+            XCTAssertEqual(frontend.connection?.requestLimits.maximumIndirectSegments, min(offered, limit))
+            if announced == nil { try fixture.removeBackend("feature-max-indirect-segments") }
+            try fixture.writeBackend(["sectors": "64", "sector-size": "512", "state": "4"].merging(
+                announced.map { ["feature-max-indirect-segments": $0] } ?? [:]) { $1 })
+            try pump(frontend, nil) { frontend.state == .connected }
+            XCTAssertEqual(frontend.connection?.requestLimits.maximumIndirectSegments, settled, "offered \(offered), then \(announced ?? "none")")
+        }
     }
 
     /// A backend that never says `feature-persistent` leaves persistent grants off, whatever the

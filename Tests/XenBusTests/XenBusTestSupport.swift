@@ -63,6 +63,9 @@ final class DeviceFixture {
     func writeBackend(_ nodes: [String: String]) throws {
         for (name, value) in nodes { try backendStore.write(device.backendPath.appending(name), value) }
     }
+
+    /// Removes a node of the backend's directory as the backend's domain.
+    func removeBackend(_ name: String) throws { try backendStore.rm(device.backendPath.appending(name)) }
 }
 
 /// Steps both drivers alternately until `done` holds; fails the test after `timeout`.

@@ -67,6 +67,40 @@ struct Workload {
              + "read \(rate(mib, written, read)) MiB/s, verified")
     }
 
+    /// Writes every block's next generation in 1 MiB calls, then reads them back in 1 MiB calls
+    /// and compares: each call is split into requests of ``BlockDevice/maximumRequestBytes``
+    /// (indirect requests when the backend and the options allow them).
+    mutating func largeTransfersAndVerify() async throws {
+        let perCall = 256
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: perCall * Self.blockSize, alignment: Self.blockSize)
+        defer { buffer.deallocate() }
+        let started = ContinuousClock.now
+        for first in stride(from: 0, to: blocks, by: perCall) {
+            let count = min(perCall, blocks - first)
+            for block in first..<first + count {
+                generation[block] += 1
+                content(of: block, generation: generation[block]).withUnsafeBytes {
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[(block - first) * Self.blockSize..<(block - first + 1) * Self.blockSize]).copyMemory(from: $0)
+                }
+            }
+            try await device.write(from: UnsafeRawBufferPointer(rebasing: buffer[0..<count * Self.blockSize]), at: UInt64(first * Self.blockSize))
+        }
+        let written = ContinuousClock.now
+        for first in stride(from: 0, to: blocks, by: perCall) {
+            let count = min(perCall, blocks - first)
+            try await device.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count * Self.blockSize]), at: UInt64(first * Self.blockSize))
+            for block in first..<first + count {
+                let part = UnsafeRawBufferPointer(rebasing: buffer[(block - first) * Self.blockSize..<(block - first + 1) * Self.blockSize])
+                guard content(of: block, generation: generation[block]).withUnsafeBytes({ $0.elementsEqual(part) }) else {
+                    throw Mismatch(block: block, phase: "1 MiB read-back")
+                }
+            }
+        }
+        let mib = Double(blocks) / 256
+        line("ATTACH \(Int(mib)) MiB in 1 MiB calls of \(device.maximumRequestBytes / 1024) KiB requests: write "
+             + "\(rate(mib, started, written)) MiB/s, read \(rate(mib, written, .now)) MiB/s, verified")
+    }
+
     /// `operations` random reads and writes from `depth` concurrent tasks, each on its own blocks.
     mutating func random(operations: Int, depth: Int) async throws {
         let started = ContinuousClock.now

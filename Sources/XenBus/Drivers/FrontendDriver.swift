@@ -25,7 +25,9 @@ public final class FrontendDriver {
     public private(set) var offer: BackendOffer?
     /// What the frontend changed of the offer, and why.
     public private(set) var adjustments: [Adjustment] = []
-    /// The negotiated connection, from Initialised until Closed.
+    /// The negotiated connection, from Initialised until Closed. At Connected its indirect-segment
+    /// limit is settled again from the backend's final word (see ``TransportChoice`` for what
+    /// the rings were set up with): a frontend sizes its indirect requests by this one.
     public private(set) var connection: NegotiatedConnection?
     /// The disk, from Connected on.
     public private(set) var disk: DiskProperties?
@@ -147,8 +149,9 @@ public final class FrontendDriver {
     /// Linux's blkback writes `feature-flush-cache`, `feature-barrier`, `feature-discard`,
     /// `feature-persistent` and `feature-max-indirect-segments` only as it connects, so what
     /// the offer said at InitWait is settled here, as Linux's blkfront does: persistent grants
-    /// only when both ends say so, indirect segments no more than both the backend's final word
-    /// and what the rings were set up for.
+    /// only when both ends say so, indirect segments the smaller of the backend's final word and
+    /// the frontend's limit. That may differ from what the rings were set up with at Initialised:
+    /// the frontend sizes its indirect resources now, as Linux's blkfront does as it connects.
     private func readDisk() throws(XenBusError) {
         let settled = try endpoint.peerNodes().flatMap { nodes in
             Result { () throws(NegotiationError) in
@@ -162,11 +165,7 @@ public final class FrontendDriver {
             offer?.features = features
             offer?.maximumIndirectSegments = indirect
             connection?.persistentGrants = limits.persistentGrants && features.persistentGrants
-            // Never above what the rings were set up for at Initialised (the frontend's slots
-            // are sized then): a backend that announces indirect descriptors only now gets none.
-            if let setUp = connection?.requestLimits.maximumIndirectSegments {
-                connection?.requestLimits.maximumIndirectSegments = min(indirect, setUp)
-            }
+            connection?.requestLimits.maximumIndirectSegments = min(indirect, limits.maximumIndirectSegments)
         case .failure(let error): return try fail(error.description)
         }
         try move(to: .connected)
