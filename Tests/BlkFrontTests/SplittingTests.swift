@@ -62,30 +62,24 @@ final class SplittingTests: XCTestCase {
         try await readAnswered(by: backend, on: device, bytes: 128 * 1024, expecting: [(.read, 0, 32)])
     }
 
-    /// A backend whose word at Connected is lower than its offer at InitWait: requests are sized
-    /// by the lower one (64 KiB, 16 segments), never by what the slots were first granted for.
-    func testIndirectSegmentsLoweredAtConnectedBoundTheRequests() async throws {
-        let backend = try ScriptedBackend(offer: BackendOffer(maximumRingPages: 1, maximumIndirectSegments: 64),
-                                          announcedAtConnect: ["feature-max-indirect-segments": "16"])
-        defer { backend.tearDown() }
-        try backend.attach(FrontendOptions(queueDepth: 8, indirectSegments: 64))
-        let device = try XCTUnwrap(backend.frontend)
-        XCTAssertEqual(device.connection.requestLimits.maximumIndirectSegments, 16)
-        XCTAssertEqual(device.maximumRequestBytes, 64 * 1024)
-        try await readAnswered(by: backend, on: device, bytes: 128 * 1024, expecting: [(.read, 0, 16), (.read, 128, 16)])
-    }
-
-    /// A backend that withdraws indirect descriptors at Connected gets requests of the header's
-    /// 11 segments (44 KiB).
-    func testIndirectSegmentsWithdrawnAtConnectedAreNotUsed() async throws {
-        let backend = try ScriptedBackend(offer: BackendOffer(maximumRingPages: 1, maximumIndirectSegments: 64),
-                                          announcedAtConnect: ["feature-max-indirect-segments": "0"])
-        defer { backend.tearDown() }
-        try backend.attach(FrontendOptions(queueDepth: 8, indirectSegments: 64))
-        let device = try XCTUnwrap(backend.frontend)
-        XCTAssertEqual(device.connection.requestLimits.maximumIndirectSegments, 0)
-        XCTAssertEqual(device.maximumRequestBytes, 44 * 1024)
-        try await readAnswered(by: backend, on: device, bytes: 88 * 1024, expecting: [(.read, 0, 11), (.read, 88, 11)])
+    /// A backend whose word at Connected is lower than its offer at InitWait (16), or withdraws
+    /// it (0): requests are sized by that word (64 KiB indirect, or the header's 11 segments),
+    /// never by what the slots were first granted for (64).
+    func testIndirectSegmentsLoweredOrWithdrawnAtConnectedBoundTheRequests() async throws {
+        let cases: [(announced: Int, bytes: Int, expected: [(BlkifABI.Operation, UInt64, Int)])] = [
+            (16, 64 * 1024, [(.read, 0, 16), (.read, 128, 16)]),
+            (0, 44 * 1024, [(.read, 0, 11), (.read, 88, 11)]),
+        ]
+        for (announced, bytes, expected) in cases {
+            let backend = try ScriptedBackend(offer: BackendOffer(maximumRingPages: 1, maximumIndirectSegments: 64),
+                                              announcedAtConnect: ["feature-max-indirect-segments": String(announced)])
+            defer { backend.tearDown() }
+            try backend.attach(FrontendOptions(queueDepth: 8, indirectSegments: 64))
+            let device = try XCTUnwrap(backend.frontend)
+            XCTAssertEqual(device.connection.requestLimits.maximumIndirectSegments, announced)
+            XCTAssertEqual(device.maximumRequestBytes, bytes, "announced \(announced)")
+            try await readAnswered(by: backend, on: device, bytes: 2 * bytes, expecting: expected)
+        }
     }
 
     /// Slots for 256 indirect segments announced at Connected need more pages than the frontend's

@@ -100,6 +100,22 @@ static void write_node(const char *dir, const char *name, const char *format, ..
     if (!xs_write(xs, XBT_NULL, path, value, (unsigned)strlen(value))) FAIL("xs_write %s: %s", path, strerror(errno));
 }
 
+void wait_backend_error(const char *verb, const char *what)
+{
+    for (long long deadline = now_ms() + WAIT_MS;;) {
+        char *error = read_node(back, "error");
+        unsigned state = (unsigned)read_number(back, "state", 0);
+        if (error != NULL && (state == XenbusStateClosing || state == XenbusStateClosed)) {
+            printf("%s %s\n", verb, error);
+            free(error);
+            return;
+        }
+        free(error);
+        if (now_ms() > deadline) FAIL("the backend did not %s (state %u)", what, state);
+        usleep(10000);
+    }
+}
+
 static void wait_backend_state(unsigned wanted)
 {
     long long deadline = now_ms() + WAIT_MS;
@@ -172,18 +188,8 @@ static void connect_device(const char *dir, const char *device, unsigned wanted_
     write_node(front, "feature-persistent", "%d", persistent);
     write_node(front, "state", "%u", XenbusStateInitialised);
     if (spoiled) {
-        for (long long deadline = now_ms() + WAIT_MS;;) {
-            char *error = read_node(back, "error");
-            unsigned state = (unsigned)read_number(back, "state", 0);
-            if (error != NULL && (state == XenbusStateClosing || state == XenbusStateClosed)) {
-                printf("refused %s\n", error);
-                free(error);
-                return;
-            }
-            free(error);
-            if (now_ms() > deadline) FAIL("the backend did not refuse a ring with req_prod past it (state %u)", state);
-            usleep(10000);
-        }
+        wait_backend_error("refused", "refuse a ring with req_prod past it");
+        return;
     }
     wait_backend_state(XenbusStateConnected);
     sectors = read_number(back, "sectors", 0);

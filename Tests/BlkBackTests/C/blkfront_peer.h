@@ -37,6 +37,9 @@ uint64_t next_random(void);
 unsigned below(unsigned n);
 long long now_ms(void);
 char *read_node(const char *dir, const char *name);
+/* Waits for the backend to write its `error` node and go to Closing or Closed; prints
+ * "<verb> <error>". Fails naming `what` it did not do in time. */
+void wait_backend_error(const char *verb, const char *what);
 unsigned long long read_number(const char *dir, const char *name, unsigned long long fallback);
 void notify(void);
 void push(void);

@@ -61,17 +61,5 @@ void hostile(unsigned flood_ms)
     ring.sring->req_prod = ring.req_prod_pvt + 5 * RING_SIZE(&ring) + 3;
     xen_wmb();
     notify();
-    long long deadline = now_ms() + WAIT_MS;
-    for (;;) {
-        char *error = read_node(back, "error");
-        unsigned state = (unsigned)read_number(back, "state", 0);
-        if (error != NULL && (state == XenbusStateClosing || state == XenbusStateClosed)) {
-            printf("closed %s\n", error);
-            free(error);
-            break;
-        }
-        free(error);
-        if (now_ms() > deadline) FAIL("the backend did not close the device after a hostile req_prod (state %u)", state);
-        usleep(10000);
-    }
+    wait_backend_error("closed", "close the device after a hostile req_prod");
 }
