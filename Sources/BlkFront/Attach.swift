@@ -29,6 +29,12 @@ extension BlockDevice {
                               backend: device.backendDomain, options: options)
         let driver = FrontendDriver(store: store, device: device, limits: options.limits,
                                     setUpRings: { choice in try setup.setUp(choice) }, tearDownRings: { setup.tearDown() })
+        /// Stops negotiating and takes back every grant (the device closed or never connected).
+        func abandon() {
+            driver.stop()
+            setup.tearDown()
+            setup.releaseRemaining(within: .seconds(2))
+        }
         let reached: XenbusState
         do {
             try driver.start()
@@ -36,16 +42,12 @@ extension BlockDevice {
             if driver.state == .closed { try driver.reconnect() }
             reached = try driver.run(until: [.connected, .closing, .closed], timeout: timeout)
         } catch {
-            driver.stop()
-            setup.tearDown()
-            setup.releaseRemaining(within: .seconds(2))
+            abandon()
             throw .attachFailed("\(device): \(error)")
         }
         guard reached == .connected, let connection = driver.connection, let disk = driver.disk, let offer = driver.offer else {
             let reason = driver.closeReason ?? backendError(of: device, in: store) ?? "the device closed during negotiation"
-            driver.stop()
-            setup.tearDown()
-            setup.releaseRemaining(within: .seconds(2))
+            abandon()
             throw .attachFailed("\(device): \(reason)")
         }
         // Linux's blkback announces indirect descriptors only now: the slots follow its word.
@@ -54,9 +56,7 @@ extension BlockDevice {
         } catch {
             driver.requestClose()
             _ = try? driver.run(until: [.closed], timeout: DeviceControl.handshakeTimeout)
-            driver.stop()
-            setup.tearDown()
-            setup.releaseRemaining(within: .seconds(2))
+            abandon()
             throw .attachFailed("\(device): granting the request pages for the \(connection.requestLimits.maximumIndirectSegments) "
                                 + "indirect segments settled at Connected: \(error)")
         }

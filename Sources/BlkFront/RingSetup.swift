@@ -155,27 +155,25 @@ final class RingSetup: Sendable {
             books.withLock { $0.choice = choice }
             return
         }
-        let queues = books.withLock { $0.built }
+        let queueCount = books.withLock { $0.built.count }
         var regranted: [GrantedSlots] = []
         do {
-            for _ in queues { regranted.append(try grantSlots(choice)) }
+            for _ in 0..<queueCount { regranted.append(try grantSlots(choice)) }
         } catch {
             for granted in regranted { for share in granted.shares { try? grants.endSharing(share) } }
             throw error
         }
         let replaced = books.withLock { books in
-            defer {
-                for index in books.built.indices {
-                    books.built[index].slots = regranted[index].slots
-                    books.built[index].slotShares = regranted[index].shares
-                }
-                books.choice = choice
+            let old = books.built.flatMap(\.slotShares)
+            for index in books.built.indices {
+                books.built[index].slots = regranted[index].slots
+                books.built[index].slotShares = regranted[index].shares
             }
-            return books.built.flatMap(\.slotShares)
+            books.choice = choice
+            return old
         }
-        for share in replaced where (try? grants.endSharing(share)) == nil {
-            books.withLock { $0.unreleased.append(share) }
-        }
+        let stillMapped = replaced.filter { share in (try? grants.endSharing(share)) == nil }
+        books.withLock { $0.unreleased += stillMapped }
     }
 
     /// Builds the running queues over what ``setUp(_:)`` granted, the rings initialised.

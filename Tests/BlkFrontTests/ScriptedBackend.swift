@@ -58,17 +58,9 @@ final class ScriptedBackend: @unchecked Sendable {  // safe: used from the test'
     /// Attaches the frontend (this thread) while the backend connects (another thread), then
     /// maps the ring and binds the event channel as a backend does.
     func attach(_ options: FrontendOptions = FrontendOptions(queueDepth: 8, requestTimeout: .seconds(30))) throws {
-        let connected = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) let driver = self.driver  // used by that thread alone until it signals
-        nonisolated(unsafe) var backendError: Error?
-        Thread.detachNewThread {
-            do { try driver.run(until: [.connected], timeout: .seconds(10)) } catch { backendError = error }
-            connected.signal()
-        }
-        frontend = try BlockDevice.attach(store: store.session(as: DomainID(1)), device: device, grants: frontPlatform,
-                                          events: frontPlatform, options: options, timeout: .seconds(10))
-        XCTAssertEqual(connected.wait(timeout: .now() + 10), .success)
-        if let backendError { throw backendError }
+        let (attached, backend) = attachFrontend(options, whileTheBackendRunsUntil: [.connected])
+        frontend = try attached.get()
+        _ = try backend?.get()
         let connection = try XCTUnwrap(driver.connection)
         mapped = try backPlatform.map(connection.queues[0].ringReferences, grantedBy: DomainID(1), access: .readWrite)
         port = try backPlatform.bind(to: DomainID(1), port: EventPort(connection.queues[0].eventChannel.rawValue))
@@ -81,23 +73,34 @@ final class ScriptedBackend: @unchecked Sendable {  // safe: used from the test'
     /// Attaches a frontend that is expected to give up after Connected: the backend follows the
     /// close handshake to Closed on another thread. Returns the attach's error and the backend's
     /// last state.
-    func attachExpectingFailure(_ options: FrontendOptions) throws -> (error: Error?, backendState: XenbusState?) {
-        let closed = DispatchSemaphore(value: 0)
+    func attachExpectingFailure(_ options: FrontendOptions) -> (error: Error?, backendState: XenbusState?) {
+        let (attached, backend) = attachFrontend(options, whileTheBackendRunsUntil: [.closed])
+        switch attached {
+        case .success(let device):
+            frontend = device
+            return (nil, try? backend?.get())
+        case .failure(let error):
+            return (error, try? backend?.get())
+        }
+    }
+
+    /// Attaches the frontend (this thread) while the backend's driver runs until `targets`
+    /// (another thread, waited for up to 10 s): the attach's outcome and the backend's.
+    private func attachFrontend(_ options: FrontendOptions, whileTheBackendRunsUntil targets: Set<XenbusState>)
+        -> (frontend: Result<BlockDevice, Error>, backend: Result<XenbusState, Error>?) {
+        let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) let driver = self.driver  // used by that thread alone until it signals
-        nonisolated(unsafe) var reached: XenbusState?
+        nonisolated(unsafe) var reached: Result<XenbusState, Error>?
         Thread.detachNewThread {
-            reached = try? driver.run(until: [.closed], timeout: .seconds(10))
-            closed.signal()
+            reached = Result { try driver.run(until: targets, timeout: .seconds(10)) }
+            done.signal()
         }
-        var failure: Error?
-        do {
-            frontend = try BlockDevice.attach(store: store.session(as: DomainID(1)), device: device, grants: frontPlatform,
-                                              events: frontPlatform, options: options, timeout: .seconds(10))
-        } catch {
-            failure = error
+        let attached = Result { [self] in
+            try BlockDevice.attach(store: store.session(as: DomainID(1)), device: device, grants: frontPlatform,
+                                   events: frontPlatform, options: options, timeout: .seconds(10))
         }
-        XCTAssertEqual(closed.wait(timeout: .now() + 10), .success)
-        return (failure, reached)
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        return (attached, reached)
     }
 
     /// What the test needs of a request, copied out (the ring's private copy is reused).

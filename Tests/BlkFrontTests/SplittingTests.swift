@@ -88,7 +88,7 @@ final class SplittingTests: XCTestCase {
     func testIndirectPagesTheGrantTableCannotHoldFailTheAttachByName() throws {
         let backend = try ScriptedBackend(offer: BackendOffer(maximumRingPages: 1), announcedAtConnect: ["feature-max-indirect-segments": "256"])
         defer { backend.tearDown() }
-        let (error, backendState) = try backend.attachExpectingFailure(FrontendOptions(queueDepth: 8, indirectSegments: 256))
+        let (error, backendState) = backend.attachExpectingFailure(FrontendOptions(queueDepth: 8, indirectSegments: 256))
         guard case .attachFailed(let message) = error as? BlockDeviceError else { return XCTFail("attach: \(String(describing: error))") }
         XCTAssertTrue(message.contains("256 indirect segments settled at Connected") && message.contains("no room to grant"), message)
         XCTAssertEqual(backendState, .closed)
