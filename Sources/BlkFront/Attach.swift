@@ -29,12 +29,7 @@ extension BlockDevice {
                               backend: device.backendDomain, options: options)
         let driver = FrontendDriver(store: store, device: device, limits: options.limits,
                                     setUpRings: { choice in try setup.setUp(choice) }, tearDownRings: { setup.tearDown() })
-        /// Stops negotiating and takes back every grant (the device closed or never connected).
-        func abandon() {
-            driver.stop()
-            setup.tearDown()
-            setup.releaseRemaining(within: .seconds(2))
-        }
+        let control = DeviceControl(driver: driver, setup: setup)
         let reached: XenbusState
         do {
             try driver.start()
@@ -42,27 +37,25 @@ extension BlockDevice {
             if driver.state == .closed { try driver.reconnect() }
             reached = try driver.run(until: [.connected, .closing, .closed], timeout: timeout)
         } catch {
-            abandon()
+            control.release()
             throw .attachFailed("\(device): \(error)")
         }
         guard reached == .connected, let connection = driver.connection, let disk = driver.disk, let offer = driver.offer else {
             let reason = driver.closeReason ?? backendError(of: device, in: store) ?? "the device closed during negotiation"
-            abandon()
+            control.release()
             throw .attachFailed("\(device): \(reason)")
         }
         // Linux's blkback announces indirect descriptors only now: the slots follow its word.
         do {
             try setup.settle(indirectSegments: connection.requestLimits.maximumIndirectSegments)
         } catch {
-            driver.requestClose()
-            _ = try? driver.run(until: [.closed], timeout: DeviceControl.handshakeTimeout)
-            abandon()
+            control.closeWithBackend()
+            control.release()
             throw .attachFailed("\(device): granting the request pages for the \(connection.requestLimits.maximumIndirectSegments) "
                                 + "indirect segments settled at Connected: \(error)")
         }
         let queues = setup.makeQueues(handle: DeviceHandle(UInt16(truncatingIfNeeded: device.id.rawValue)),
                                       onFailure: { [weak setup] error in setup?.failAll(error) })
-        let control = DeviceControl(driver: driver, setup: setup)
         let attached = BlockDevice(device: device, connection: connection, disk: disk, features: offer.features,
                                    adjustments: driver.adjustments, queues: queues, control: control)
         for queue in queues { queue.start() }

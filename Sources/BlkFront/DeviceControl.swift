@@ -32,9 +32,7 @@ final class DeviceControl: @unchecked Sendable {  // safe: `driver` is used by t
 
     private func control() {
         defer {
-            driver.stop()
-            setup.tearDown()
-            setup.releaseRemaining(within: .seconds(2))
+            release()
             finished.signal()
         }
         while !closeRequested.load(ordering: .acquiring) {
@@ -51,8 +49,23 @@ final class DeviceControl: @unchecked Sendable {  // safe: `driver` is used by t
             _ = try? driver.run(until: [.closed], timeout: Self.handshakeTimeout)
             return
         }
+        closeWithBackend()
+    }
+
+    /// Asks the backend to close the device and waits (bounded) for the handshake to reach
+    /// Closed. Before ``start()`` the attaching thread may call it; after, the control thread.
+    func closeWithBackend() {
         driver.requestClose()
         _ = try? driver.run(until: [.closed], timeout: Self.handshakeTimeout)
+    }
+
+    /// Stops watching the backend and takes back every grant (waiting at most 2 s for the
+    /// backend to unmap). Before ``start()`` the attaching thread may call it; after, the
+    /// control thread.
+    func release() {
+        driver.stop()
+        setup.tearDown()
+        setup.releaseRemaining(within: .seconds(2))
     }
 
     /// Waits (at most `timeout`) for the requests in flight, then closes the device and waits

@@ -81,7 +81,7 @@ final class RingSetup: Sendable {
         } catch {
             for queue in queues {
                 queue.port.close()
-                for share in queue.shares { try? grants.endSharing(share) }
+                endSharing(queue.shares)
             }
             throw error
         }
@@ -130,7 +130,7 @@ final class RingSetup: Sendable {
             }
             return granted
         } catch {
-            for share in granted.shares { try? grants.endSharing(share) }
+            endSharing(granted.shares)
             throw error
         }
     }
@@ -147,7 +147,8 @@ final class RingSetup: Sendable {
     /// - Throws: the platform's refusal of the new grants; the slots set up before are kept, and
     ///   ``tearDown()`` ends them.
     func settle(indirectSegments settled: Int) throws(PlatformError) {
-        guard var choice = books.withLock({ $0.choice }) else { return }
+        let (current, queueCount) = books.withLock { ($0.choice, $0.built.count) }
+        guard var choice = current else { return }
         let before = choice
         choice.maximumIndirectSegments = settled
         guard Self.usesIndirect(choice) != Self.usesIndirect(before) || Self.pagesPerRequest(choice) != Self.pagesPerRequest(before)
@@ -155,12 +156,11 @@ final class RingSetup: Sendable {
             books.withLock { $0.choice = choice }
             return
         }
-        let queueCount = books.withLock { $0.built.count }
         var regranted: [GrantedSlots] = []
         do {
             for _ in 0..<queueCount { regranted.append(try grantSlots(choice)) }
         } catch {
-            for granted in regranted { for share in granted.shares { try? grants.endSharing(share) } }
+            endSharing(regranted.flatMap(\.shares))
             throw error
         }
         let replaced = books.withLock { books in
@@ -172,8 +172,15 @@ final class RingSetup: Sendable {
             books.choice = choice
             return old
         }
-        let stillMapped = replaced.filter { share in (try? grants.endSharing(share)) == nil }
+        let stillMapped = endSharing(replaced)
         books.withLock { $0.unreleased += stillMapped }
+    }
+
+    /// Ends each of `shares` once; returns those it could not end (the backend still maps them).
+    /// Grants the backend was never told of end at once, so the failure paths drop the result.
+    @discardableResult
+    private func endSharing(_ shares: [SharedPages]) -> [SharedPages] {
+        shares.filter { share in (try? grants.endSharing(share)) == nil }
     }
 
     /// Builds the running queues over what ``setUp(_:)`` granted, the rings initialised.
@@ -209,7 +216,7 @@ final class RingSetup: Sendable {
         var unreleased: [SharedPages] = []
         for queue in granted {
             queue.port.close()
-            unreleased += queue.shares.filter { share in (try? grants.endSharing(share)) == nil }
+            unreleased += endSharing(queue.shares)
         }
         books.withLock { $0.unreleased += unreleased }
     }

@@ -74,13 +74,15 @@ struct Workload {
         let perCall = 256
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: perCall * Self.blockSize, alignment: Self.blockSize)
         defer { buffer.deallocate() }
+        /// Where `block` lies in the buffer of the call that starts at block `first`.
+        func bytes(of block: Int, from first: Int) -> Range<Int> { (block - first) * Self.blockSize..<(block - first + 1) * Self.blockSize }
         let started = ContinuousClock.now
         for first in stride(from: 0, to: blocks, by: perCall) {
             let count = min(perCall, blocks - first)
             for block in first..<first + count {
                 generation[block] += 1
                 content(of: block, generation: generation[block]).withUnsafeBytes {
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[(block - first) * Self.blockSize..<(block - first + 1) * Self.blockSize]).copyMemory(from: $0)
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[bytes(of: block, from: first)]).copyMemory(from: $0)
                 }
             }
             try await device.write(from: UnsafeRawBufferPointer(rebasing: buffer[0..<count * Self.blockSize]), at: UInt64(first * Self.blockSize))
@@ -90,7 +92,7 @@ struct Workload {
             let count = min(perCall, blocks - first)
             try await device.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count * Self.blockSize]), at: UInt64(first * Self.blockSize))
             for block in first..<first + count {
-                let part = UnsafeRawBufferPointer(rebasing: buffer[(block - first) * Self.blockSize..<(block - first + 1) * Self.blockSize])
+                let part = UnsafeRawBufferPointer(rebasing: buffer[bytes(of: block, from: first)])
                 guard content(of: block, generation: generation[block]).withUnsafeBytes({ $0.elementsEqual(part) }) else {
                     throw Mismatch(block: block, phase: "1 MiB read-back")
                 }
